@@ -1,0 +1,32 @@
+# Two entry points, both self-installing on a fresh machine:
+#   make run ARGS='formalize "Show that 2 + 2 = 4."'
+#   make test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch is pinned to the CPU wheel present on these machines; a looser pin pulls GBs of CUDA packages.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/autoformal $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check autoformal tests benchmarks examples
+
+test: $(STAMP)
+	$(BIN)/ruff check autoformal tests benchmarks examples
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
