@@ -1,0 +1,129 @@
+"""Checker configurations (pydantic data) and Lean toolchain discovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt
+
+from autoformal.checking.errors import LeanNotFoundError
+
+LEAN_SETUP_STEPS = (
+    "To check statements with Lean:\n"
+    "  1. install elan (puts `lake` in ~/.elan/bin):\n"
+    "       curl https://elan.lean-lang.org/elan-init.sh -sSf | sh\n"
+    "  2. create a Mathlib project:  lake new myproj math && cd myproj\n"
+    "  3. fetch Mathlib's prebuilt oleans:  lake exe cache get\n"
+    "  4. export AUTOFORMAL_LEAN_PROJECT=$PWD\n"
+    "  (optional) point AUTOFORMAL_LEAN_REPL at a built leanprover-community/repl checkout for the same\n"
+    "  Lean version; otherwise lean-interact clones and builds it on first use, which needs network access.\n"
+    "Or use a running Kimina Lean Server: build_checker(KiminaCheckerConfig(url=...))."
+)
+
+
+def find_lake() -> Path | None:
+    """`lake` on PATH, else in `~/.elan/bin` (where elan installs it without touching PATH)."""
+    on_path = shutil.which("lake")
+    if on_path:
+        return Path(on_path)
+    elan = Path.home() / ".elan" / "bin" / "lake"
+    return elan if elan.is_file() and os.access(elan, os.X_OK) else None
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+class ReplCheckerConfig(BaseModel):
+    """A warm pool of Lean REPL processes (leanprover-community/repl driven through lean-interact).
+
+    Defaults suit Mathlib on a workstation: importing Mathlib takes tens of seconds and a few GB per worker,
+    so the header timeout is generous and workers are recycled before their memory grows unbounded.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["repl"] = "repl"
+    project_dir: Path | None = Field(
+        default_factory=lambda: _env_path("AUTOFORMAL_LEAN_PROJECT"),
+        description="Lean project whose dependencies (Mathlib) statements are checked against.",
+    )
+    repl_dir: Path | None = Field(
+        default_factory=lambda: _env_path("AUTOFORMAL_LEAN_REPL"),
+        description="Directory holding a built REPL (`.lake/build/bin/repl`). None: lean-interact fetches "
+        "and builds the REPL matching the project's Lean version (network needed once).",
+    )
+    lake_path: Path | None = Field(
+        default_factory=find_lake, description="`lake`; default: PATH or ~/.elan/bin."
+    )
+    temp_mathlib_version: str | None = Field(
+        default=None,
+        description="Without project_dir: create a temporary Mathlib project for this Lean version "
+        "(e.g. 'v4.19.0') through lean-interact. Downloads Mathlib; needs network.",
+    )
+    num_workers: PositiveInt = 2
+    timeout_s: PositiveFloat = Field(
+        default=60.0, description="Per statement; the worker is killed after it."
+    )
+    header_timeout_s: PositiveFloat = Field(default=600.0, description="For elaborating a header (imports).")
+    memory_limit_mb: PositiveInt | None = Field(
+        default=None,
+        description="RLIMIT_AS per worker. Lean maps Mathlib's .olean files into its address space, so leave "
+        "room (at least ~8192 MB with Mathlib); None: no limit.",
+    )
+    recycle_after: PositiveInt = Field(
+        default=500, description="Restart a worker after this many statements."
+    )
+    max_rss_mb: PositiveFloat | None = Field(
+        default=None, description="Restart a worker once its resident memory (with children) exceeds this."
+    )
+    max_start_failures: PositiveInt = Field(
+        default=3, description="Consecutive failed (re)starts of one worker before the checker gives up."
+    )
+    incremental: bool = Field(default=False, description="lean-interact's `incrementality` REPL option.")
+    parallel_elaboration: bool = Field(default=False, description="lean-interact's `Elab.async` option.")
+
+    def require_lean(self) -> tuple[Path, Path | None]:
+        """(lake, project_dir) or a `LeanNotFoundError` with the exact setup steps."""
+        if self.lake_path is None:
+            raise LeanNotFoundError(
+                f"no Lean toolchain: `lake` is neither on PATH nor in ~/.elan/bin.\n{LEAN_SETUP_STEPS}"
+            )
+        if self.project_dir is None and self.temp_mathlib_version is None:
+            raise LeanNotFoundError(
+                "no Lean project: set AUTOFORMAL_LEAN_PROJECT (or ReplCheckerConfig.project_dir).\n"
+                + LEAN_SETUP_STEPS
+            )
+        if self.project_dir is not None and not (self.project_dir / "lean-toolchain").is_file():
+            raise LeanNotFoundError(
+                f"{self.project_dir} is not a Lean project (no `lean-toolchain` file).\n{LEAN_SETUP_STEPS}"
+            )
+        if self.repl_dir is not None and not (self.repl_dir / ".lake" / "build" / "bin" / "repl").exists():
+            raise LeanNotFoundError(
+                f"AUTOFORMAL_LEAN_REPL={self.repl_dir} has no built REPL at .lake/build/bin/repl; "
+                "run `lake build` in that checkout, or unset it to let lean-interact build one."
+            )
+        return self.lake_path, self.project_dir
+
+
+class KiminaCheckerConfig(BaseModel):
+    """A running Kimina Lean Server (`POST /api/check`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["kimina"] = "kimina"
+    url: HttpUrl = Field(
+        default_factory=lambda: HttpUrl(os.environ.get("AUTOFORMAL_KIMINA_URL", "http://127.0.0.1:8000"))
+    )
+    api_key: str | None = Field(default_factory=lambda: os.environ.get("AUTOFORMAL_KIMINA_API_KEY"))
+    timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
+    batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
+    max_concurrent_requests: PositiveInt = 4
+    http_timeout_s: PositiveFloat = Field(
+        default=600.0,
+        description="HTTP read timeout for one batch (the server's per-snippet timeouts add up).",
+    )

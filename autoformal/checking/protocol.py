@@ -1,0 +1,130 @@
+"""The `LeanChecker` protocol (one per pipeline stage) and the shared base that gives every implementation
+the same safety gate, sync wrapper and context-manager behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from autoformal.checking.header import validate_header
+from autoformal.checking.models import CheckResult, CheckStatus
+
+
+class SafetyVerdictLike(Protocol):
+    ok: bool
+    reason: str
+
+
+SafetyGate = Callable[[str], SafetyVerdictLike]
+_T = TypeVar("_T")
+
+
+@runtime_checkable
+class LeanChecker(Protocol):
+    """Elaborates theorem statements with Lean. `check` is batched: one result per statement, in input
+    order. A statement failing the safety gate gets `rejected_unsafe` and never reaches Lean."""
+
+    async def check(self, statements: Sequence[str], header: str) -> list[CheckResult]: ...
+
+    def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def default_safety_gate() -> SafetyGate:
+    """The statement grammar's `check_safe` (single theorem/lemma/example with a `sorry` proof, nothing
+    executable)."""
+    from autoformal.syntax import check_safe
+
+    return check_safe
+
+
+def run_coroutine_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run a coroutine from synchronous code, also when the caller already runs an event loop (a notebook):
+    then it runs on a private loop in a helper thread instead of failing."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(make())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="autoformal-check-sync")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class BaseChecker(ABC):
+    """Validates the header, runs the safety gate, hands the safe statements to `_check_safe_statements`
+    and merges the results back in input order."""
+
+    def __init__(self, safety_gate: SafetyGate | None = None) -> None:
+        self._safety_gate = safety_gate
+
+    def _gate(self) -> SafetyGate:
+        if self._safety_gate is None:
+            self._safety_gate = default_safety_gate()
+        return self._safety_gate
+
+    async def check(self, statements: Sequence[str], header: str) -> list[CheckResult]:
+        header = validate_header(header)
+        gate = self._gate()
+        results: list[CheckResult | None] = [None] * len(statements)
+        safe_indices: list[int] = []
+        for i, statement in enumerate(statements):
+            verdict = gate(statement)
+            if verdict.ok:
+                safe_indices.append(i)
+            else:
+                results[i] = CheckResult.failure(statement, CheckStatus.REJECTED_UNSAFE, verdict.reason)
+        if safe_indices:
+            checked = await self._check_safe_statements([statements[i] for i in safe_indices], header)
+            for i, result in zip(safe_indices, checked, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:
+        return run_coroutine_sync(lambda: self.check(statements, header))
+
+    @abstractmethod
+    async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
+        """Check statements that passed the gate; one result each, in order."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self: _Self) -> _Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+_Self = TypeVar("_Self", bound=BaseChecker)
