@@ -26,6 +26,17 @@ class Declaration(BaseModel):
     module: str | None = Field(default=None, description="e.g. `Mathlib.Algebra.BigOperators.Basic`.")
     path: str | None = None
     line: int | None = None
+    namespace: str | None = Field(default=None, description="Namespace in force at the declaration.")
+    attributes: tuple[str, ...] = Field(
+        default=(),
+        description="Contents of `@[...]`, one entry per attribute, e.g. `to_additive (attr := simp)`.",
+    )
+    modifiers: tuple[str, ...] = Field(default=(), description="`private`, `protected`, `noncomputable`, ...")
+    derived_from: str | None = Field(
+        default=None,
+        description="Set on declarations synthesized from an attribute (e.g. the `@[to_additive]` twin of "
+        "`Finset.prod_range_succ` has `derived_from='Finset.prod_range_succ'`).",
+    )
 
     @property
     def statement(self) -> str:
@@ -47,7 +58,9 @@ class Example(BaseModel):
 
     id: str
     informal: str
-    formal: str = Field(description="Lean 4 statement (optionally preceded by an answer preamble), proof `sorry`.")
+    formal: str = Field(
+        description="Lean 4 statement (optionally preceded by an answer preamble), proof `sorry`."
+    )
     header: str | None = Field(default=None, description="Imports/opens the formal statement needs.")
     source: str | None = None
 

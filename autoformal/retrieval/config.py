@@ -1,0 +1,76 @@
+"""`RetrievalConfig` (what to retrieve from, with which model and retriever) and `build_retriever`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autoformal.corpus.models import Declaration, Example
+from autoformal.retrieval.base import Retriever
+from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig
+from autoformal.retrieval.retrievers import DEFAULT_CANDIDATES, DEFAULT_FUSION_K
+
+#: Where `autoformal index build` writes and `autoformal index search` reads by default.
+DEFAULT_INDEX_DIR = Path("retrieval_index") / "mathlib"
+
+RetrieverKind = Literal["hybrid", "dense", "bm25"]
+
+
+class RetrievalConfig(BaseModel):
+    """Retrieval settings, as data (CLI flags and pipeline configs map onto these fields)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index_dir: Path = Field(DEFAULT_INDEX_DIR, description="Directory written by `autoformal index build`.")
+    model: str | None = Field(
+        None, description="Query encoder; None uses the model recorded in the index manifest."
+    )
+    max_seq_length: int | None = Field(128, ge=8, description="Encoder token limit (see EmbedderConfig).")
+    retriever: RetrieverKind = "hybrid"
+    k: int = Field(10, ge=1, description="Declarations returned per query.")
+    fusion_k: int = Field(DEFAULT_FUSION_K, ge=0, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="Depth read from each fused retriever.")
+    examples: Path | None = Field(None, description="Examples JSONL for few-shot; None: the shipped set.")
+    verify_checksums: bool = Field(True, description="Check index file checksums on load.")
+
+    def embedder_config(self, index_model: str, index_max_seq_length: int | None) -> EmbedderConfig:
+        """The query encoder: the configured model, else the one the index (or example set) was built with."""
+        return EmbedderConfig(
+            model=self.model or index_model,
+            max_seq_length=index_max_seq_length if self.model is None else self.max_seq_length,
+        )
+
+
+def build_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None) -> Retriever[Declaration]:
+    """Load the index in ``config.index_dir`` and return the configured declaration retriever.
+
+    Pass ``embedder`` to share one loaded model between retrieval and later stages (scoring).
+    """
+    from autoformal.retrieval.index import DeclarationIndex
+    from autoformal.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
+
+    index = DeclarationIndex.load(config.index_dir, verify=config.verify_checksums)
+    if config.retriever == "bm25":
+        return BM25Retriever.from_index(index)
+    if embedder is None:
+        embedder = Embedder(config.embedder_config(index.manifest.model, index.manifest.max_seq_length))
+    dense = DenseRetriever(index, embedder)
+    if config.retriever == "dense":
+        return dense
+    return HybridRetriever(
+        [dense, BM25Retriever.from_index(index)], fusion_k=config.fusion_k, candidates=config.candidates
+    )
+
+
+def build_example_retriever(
+    config: RetrievalConfig, *, embedder: Embedder | None = None
+) -> Retriever[Example]:
+    """Dense retriever over the few-shot examples (``config.examples`` or the shipped set)."""
+    from autoformal.corpus.examples import load_examples
+    from autoformal.retrieval.retrievers import ExampleRetriever
+
+    if embedder is None:
+        embedder = Embedder(config.embedder_config(DEFAULT_MODEL, config.max_seq_length))
+    return ExampleRetriever(load_examples(config.examples), embedder)
