@@ -10,7 +10,9 @@ from autoformal.checking.errors import (
     LeanWorkerError,
     UnsafeHeaderError,
 )
+from autoformal.checking.factory import build_checker
 from autoformal.checking.header import ALLOWED_OPTIONS, DEFAULT_HEADER, validate_header
+from autoformal.checking.kimina import KiminaChecker
 from autoformal.checking.models import CheckResult, CheckStatus, LeanMessage, LeanSorry
 from autoformal.checking.protocol import BaseChecker, LeanChecker
 from autoformal.checking.repl import ReplChecker
@@ -22,6 +24,7 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "HeaderElaborationError",
+    "KiminaChecker",
     "KiminaCheckerConfig",
     "KiminaServerError",
     "LeanChecker",
@@ -32,6 +35,7 @@ __all__ = [
     "ReplChecker",
     "ReplCheckerConfig",
     "UnsafeHeaderError",
+    "build_checker",
     "find_lake",
     "validate_header",
 ]

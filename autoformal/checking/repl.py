@@ -303,6 +303,8 @@ class ReplChecker(BaseChecker):
         await asyncio.gather(*(loop.run_in_executor(self._executor, self._warm_one, header) for _ in cold))
 
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
+        if self._closed:
+            raise LeanWorkerError("the checker is closed; create a new ReplChecker")
         loop = asyncio.get_running_loop()
         futures = [loop.run_in_executor(self._executor, self._check_one, s, header) for s in statements]
         return list(await asyncio.gather(*futures))
