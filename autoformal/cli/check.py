@@ -1,0 +1,135 @@
+"""`autoformal check`: elaborate statements with Lean and print each one's status and messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoformal.cli.app import app
+
+if TYPE_CHECKING:
+    from autoformal.checking import CheckResult
+
+
+def read_statements(text: str) -> list[str]:
+    """Statements from a JSONL text (objects with a `statement` field) or from blank-line-separated blocks."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        statements = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                statements.append(str(json.loads(line)["statement"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise typer.BadParameter(f"JSONL line {number} has no `statement` field ({exc})") from exc
+        return statements
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip():
+            blocks[-1].append(line.rstrip())
+        elif blocks[-1]:
+            blocks.append([])
+    return ["\n".join(b) for b in blocks if b]
+
+
+@app.command()
+def check(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-",
+            help="Statements: blank-line-separated blocks, or JSONL with a `statement` field.",
+        ),
+    ],
+    header: Annotated[
+        Path | None,
+        typer.Option(
+            "--header",
+            exists=True,
+            dir_okay=False,
+            help="Header file (imports, opens, allow-listed options).",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per statement.")] = 60.0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="REPL processes (each loads the header once).")
+    ] = 2,
+    kimina_url: Annotated[
+        str | None,
+        typer.Option(
+            "--kimina-url", envvar="AUTOFORMAL_KIMINA_URL", help="Check on a Kimina Lean Server instead."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON result per line on stdout.")] = False,
+) -> None:
+    """Check that each statement elaborates with Lean (proofs are `sorry`). Exit code 1 if any does not."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from autoformal.checking import DEFAULT_HEADER, KiminaCheckerConfig, ReplCheckerConfig, build_checker
+    from autoformal.errors import AutoformalError
+
+    err = Console(stderr=True)
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    statements = read_statements(text)
+    header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
+    config = (
+        KiminaCheckerConfig(url=kimina_url, timeout_s=timeout)
+        if kimina_url
+        else ReplCheckerConfig(timeout_s=timeout, num_workers=workers)
+    )
+    results: list[CheckResult] = []
+    try:
+        with build_checker(config) as checker, Progress(console=err, transient=True) as progress:
+            task = progress.add_task("checking", total=len(statements))
+            chunk = workers * 4  # small chunks keep the bar moving; the pool stays busy within each
+            for start in range(0, len(statements), chunk):
+                results.extend(checker.check_sync(statements[start : start + chunk], header_text))
+                progress.advance(task, len(statements[start : start + chunk]))
+    except AutoformalError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from exc
+
+    if as_json:
+        for result in results:
+            typer.echo(result.model_dump_json())
+    else:
+        _print_table(results)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def _print_table(results: list[CheckResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    colours = {
+        "ok": "green",
+        "error": "red",
+        "timeout": "magenta",
+        "crashed": "red",
+        "rejected_unsafe": "yellow",
+    }
+    table = Table(show_lines=True)
+    for column in ("#", "status", "statement", "messages", "s"):
+        table.add_column(column)
+    for i, r in enumerate(results, start=1):
+        lines = [f"{m.line}:{m.column} {m.severity}: {m.text}" for m in r.messages if m.severity != "info"]
+        if r.detail:
+            lines.append(r.detail)
+        first_line = r.statement.splitlines()[0] if r.statement else ""
+        table.add_row(
+            str(i),
+            f"[{colours[r.status.value]}]{r.status.value}[/]",
+            first_line[:70],
+            "\n".join(lines),
+            f"{r.elapsed_s:.2f}",
+        )
+    console = Console()
+    console.print(table)
+    ok = sum(r.ok for r in results)
+    console.print(f"{ok}/{len(results)} statements elaborate")
