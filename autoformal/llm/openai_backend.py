@@ -1,0 +1,251 @@
+"""`OpenAICompatibleBackend`: chat completions over HTTP with the official `openai` SDK (`AsyncOpenAI`).
+
+Works with `vllm serve` (the primary target), Mistral's API and OpenAI. All `n` samples of a request go in one
+HTTP request so vLLM prefills the prompt once; requests run concurrently up to `max_concurrency`; the SDK
+retries 408/409/429/5xx and connection errors with exponential backoff (honouring `Retry-After`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from autoformal.llm.base import BackgroundLoop, refuse_inside_event_loop
+from autoformal.llm.config import OpenAIBackendConfig
+from autoformal.llm.errors import (
+    ContextLengthExceededError,
+    GenerationTimeoutError,
+    LLMRequestError,
+    ModelNotFoundError,
+    ServerUnreachableError,
+)
+from autoformal.llm.models import Completion, GenerationRequest, GenerationResult, normalize_finish_reason
+from autoformal.llm.reasoning import split_reasoning
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletion
+
+#: Sent as the bearer token when no key is configured: the SDK insists on one, local vLLM ignores it.
+_NO_API_KEY = "EMPTY"
+_CONTEXT_ERROR_MARKERS = ("maximum context length", "context length", "too many tokens", "prompt is too long")
+
+
+@dataclass
+class _LoopState:
+    """Per-event-loop resources: httpx connection pools and asyncio primitives cannot cross loops."""
+
+    client: AsyncOpenAI
+    semaphore: asyncio.Semaphore
+
+
+class OpenAICompatibleBackend:
+    """`LLMBackend` for any OpenAI-compatible `/v1/chat/completions` server."""
+
+    def __init__(self, config: OpenAIBackendConfig | None = None) -> None:
+        self.config = config or OpenAIBackendConfig()
+        self.base_url = self.config.resolved_base_url()
+        self._api_key = self.config.resolved_api_key()
+        self._model = self.config.resolved_model()
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._portal: BackgroundLoop | None = None
+        self._lock = threading.Lock()
+
+    # -- model -------------------------------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """The configured model, or the server's only served model when none is configured."""
+        if self._model is None:
+            served = self.list_served_models()
+            if len(served) != 1:
+                raise ModelNotFoundError("<unset>", served, self.base_url)
+            self._model = served[0]
+        return self._model
+
+    def list_served_models(self) -> list[str]:
+        """Model ids from the server's `/v1/models`."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self._api_key or _NO_API_KEY}"}
+        try:
+            response = httpx.get(
+                f"{self.base_url}/models", headers=headers, timeout=self.config.connect_timeout_s + 10.0
+            )
+        except httpx.TransportError as error:
+            raise ServerUnreachableError(self.base_url, f"{type(error).__name__}: {error}") from error
+        if response.status_code != 200:
+            raise LLMRequestError(response.status_code, f"GET /models returned {response.text[:500]}")
+        return [entry["id"] for entry in response.json().get("data", [])]
+
+    # -- generation --------------------------------------------------------------------------------------
+
+    async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        state = self._state()
+        model = self.model_name
+        tasks = [asyncio.ensure_future(self._generate_one(state, model, request)) for request in requests]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # One failed request (bad config, context too long) must not leave the rest running unobserved.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        refuse_inside_event_loop()
+        return self._portal_loop().run(self.agenerate(requests))
+
+    async def aclose(self) -> None:
+        state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.run(self.aclose())
+            portal.stop()
+
+    def __enter__(self) -> OpenAICompatibleBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> OpenAICompatibleBackend:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _portal_loop(self) -> BackgroundLoop:
+        with self._lock:
+            if self._portal is None:
+                self._portal = BackgroundLoop(name="autoformal-openai-backend")
+            return self._portal
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            from openai import AsyncOpenAI, Timeout
+
+            client = AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key or _NO_API_KEY,
+                timeout=Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
+                max_retries=self.config.max_retries,
+            )
+            state = _LoopState(client=client, semaphore=asyncio.Semaphore(self.config.max_concurrency))
+            self._states[loop] = state
+        return state
+
+    def request_body(self, model: str, request: GenerationRequest) -> dict[str, Any]:
+        """Keyword arguments for `chat.completions.create` (public so callers can inspect what is sent)."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [message.model_dump() for message in request.messages],
+            "n": request.n,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+        }
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.stop:
+            body["stop"] = list(request.stop)
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.reasoning_effort is not None:
+            body["reasoning_effort"] = request.reasoning_effort
+        if self.config.request_logprobs:
+            body["logprobs"] = True
+        extra_body = dict(self.config.extra_body)
+        if request.grammar is not None:
+            if self.config.grammar_field == "structured_outputs":
+                extra_body["structured_outputs"] = {"grammar": request.grammar}
+            else:
+                extra_body["guided_grammar"] = request.grammar
+        if extra_body:
+            body["extra_body"] = extra_body
+        return body
+
+    async def _generate_one(
+        self, state: _LoopState, model: str, request: GenerationRequest
+    ) -> GenerationResult:
+        import openai
+
+        body = self.request_body(model, request)
+        try:
+            async with state.semaphore:
+                response = await state.client.chat.completions.create(**body)
+        except openai.APITimeoutError as error:
+            raise GenerationTimeoutError(
+                self.base_url, self.config.timeout_s, self.config.max_retries + 1
+            ) from error
+        except openai.APIConnectionError as error:
+            cause = error.__cause__ or error
+            raise ServerUnreachableError(self.base_url, f"{type(cause).__name__}: {cause}") from error
+        except openai.APIStatusError as error:
+            raise self._translate_status_error(model, error) from error
+        return _parse_completion(response, request.n)
+
+    def _translate_status_error(self, model: str, error: Any) -> Exception:
+        message = str(error.message)
+        lowered = message.lower()
+        if (
+            error.status_code in (400, 404)
+            and "model" in lowered
+            and ("does not exist" in lowered or "not found" in lowered or "unknown" in lowered)
+        ):
+            try:
+                served = self.list_served_models()
+            except (ServerUnreachableError, LLMRequestError):
+                served = []
+            if model not in served:
+                return ModelNotFoundError(model, served, self.base_url)
+        if error.status_code in (400, 413) and any(marker in lowered for marker in _CONTEXT_ERROR_MARKERS):
+            return ContextLengthExceededError(message)
+        return LLMRequestError(error.status_code, message)
+
+
+def _parse_completion(response: ChatCompletion, n: int) -> GenerationResult:
+    prompt_tokens = response.usage.prompt_tokens if response.usage else None
+    total_completion_tokens = response.usage.completion_tokens if response.usage else None
+    completions = []
+    for choice in sorted(response.choices, key=lambda choice: choice.index):
+        message = choice.message
+        extra = message.model_extra or {}
+        # vLLM < 0.11 sends `reasoning_content`; newer vLLM sends `reasoning`.
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        text = message.content or ""
+        if not reasoning:
+            text, reasoning = split_reasoning(text)
+        token_logprobs = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
+        if token_logprobs is not None:
+            logprob: float | None = float(sum(token.logprob for token in token_logprobs))
+            completion_tokens = len(token_logprobs)
+        else:
+            logprob = None
+            completion_tokens = total_completion_tokens if n == 1 else None
+        completions.append(
+            Completion(
+                text=text,
+                reasoning=reasoning or None,
+                finish_reason=normalize_finish_reason(choice.finish_reason),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                logprob=logprob,
+            )
+        )
+    return GenerationResult(completions=completions, model=response.model)
