@@ -183,6 +183,19 @@ def test_statement_routed_to_the_worker_holding_its_header(standin: StandinInsta
     assert len([e for e in log if "env" not in e["request"]]) == 2  # no header was elaborated twice
 
 
+async def test_warm_up_elaborates_the_header_on_every_worker(standin: StandinInstall) -> None:
+    async with make_checker(standin, num_workers=2) as checker:
+        await checker.check([GOOD], HEADER)  # one worker warm already
+        await checker.warm_up(HEADER)
+        assert len(checker.worker_pids) == 2
+        before = len(requests_seen(standin))
+        results = await checker.check([GOOD] * 6, HEADER)
+    assert all(r.ok for r in results)
+    headers = [e for e in read_log(standin.log_path or "") if "request" in e and "env" not in e["request"]]
+    assert len({e["pid"] for e in headers}) == 2
+    assert all("env" in r for r in requests_seen(standin)[before:])  # no header sent during the batch
+
+
 async def test_async_batches_with_different_headers_share_the_pool(standin: StandinInstall) -> None:
     async with make_checker(standin, num_workers=2) as checker:
         a, b = await asyncio.gather(

@@ -125,8 +125,8 @@ class _Worker:
             return self._server.run(Command(cmd=cmd, env=env), timeout=timeout)
         except TimeoutError:
             self.kill()
-            return_detail = f"no answer within {timeout:g} s; worker killed and restarted"
-            raise _WorkerFault(CheckStatus.TIMEOUT, return_detail) from None
+            detail = f"no answer within {timeout:g} s; worker killed (restarted for the next statement)"
+            raise _WorkerFault(CheckStatus.TIMEOUT, detail) from None
         except (ConnectionAbortedError, ChildProcessError, BrokenPipeError, OSError) as exc:
             self.kill()
             raise _WorkerFault(CheckStatus.CRASHED, f"worker died; {_stderr_of(exc)}") from None
@@ -260,12 +260,13 @@ class ReplChecker(BaseChecker):
         """How many worker processes have been started so far (restarts included)."""
         return sum(w.starts for w in self._workers)
 
-    def _lease(self, header: str) -> _Worker:
+    def _lease(self, header: str, only: _Worker | None = None) -> _Worker:
+        """Wait for an idle worker (or for `only`) and mark it busy."""
         with self._cond:
             while True:
                 if self._closed:
                     raise LeanWorkerError("the checker is closed; create a new ReplChecker")
-                idle = [w for w in self._workers if not w.busy]
+                idle = [w for w in self._workers if not w.busy and (only is None or w is only)]
                 if idle:
                     warm = [w for w in idle if w.alive() and header in w.header_envs]
                     # Prefer a worker holding the header; else the one holding the fewest other headers.
@@ -286,8 +287,8 @@ class ReplChecker(BaseChecker):
         finally:
             self._release(worker)
 
-    def _warm_one(self, header: str) -> None:
-        worker = self._lease(header)
+    def _warm_one(self, header: str, target: _Worker) -> None:
+        worker = self._lease(header, only=target)
         try:
             worker.header_env(header)
         finally:
@@ -300,7 +301,7 @@ class ReplChecker(BaseChecker):
         header = validate_header(header)
         loop = asyncio.get_running_loop()
         cold = [w for w in self._workers if not (w.alive() and header in w.header_envs)]
-        await asyncio.gather(*(loop.run_in_executor(self._executor, self._warm_one, header) for _ in cold))
+        await asyncio.gather(*(loop.run_in_executor(self._executor, self._warm_one, header, w) for w in cold))
 
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
         if self._closed:
