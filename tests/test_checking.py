@@ -223,7 +223,7 @@ def test_a_faulty_worker_costs_exactly_its_candidate(
 ) -> None:
     faulty = f"theorem standin_fault_{marker} (n : Nat) : n = n := sorry"
     statements = [GOOD, faulty, GOOD, PARSE_ERROR, GOOD]
-    with make_checker(standin, num_workers=1, timeout_s=1.0) as checker:
+    with make_checker(standin, num_workers=1, timeout_s=2.0) as checker:
         started = time.monotonic()
         results = checker.check_sync(statements, HEADER)
         elapsed = time.monotonic() - started

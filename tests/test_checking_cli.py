@@ -69,3 +69,16 @@ def test_check_without_lean_prints_the_setup_steps(tmp_path: Path, monkeypatch: 
     result = CliRunner().invoke(app, ["check", str(source)])
     assert result.exit_code == 2
     assert "lake new myproj math" in result.stderr and "lake exe cache get" in result.stderr
+
+
+def test_check_on_a_kimina_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_checking_kimina import KiminaStandin  # the loopback /api/check stand-in
+
+    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
+    source = tmp_path / "in.lean"
+    source.write_text(f"{GOOD}\n\n{BAD}\n", encoding="utf-8")
+    with KiminaStandin() as server:
+        result = CliRunner().invoke(app, ["check", str(source), "--kimina-url", server.url, "--json"])
+    assert result.exit_code == 1, result.output
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["ok", "error"]
+    assert len(server.payloads) == 1

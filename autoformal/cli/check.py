@@ -79,7 +79,7 @@ def check(
     statements = read_statements(text)
     header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
     config = (
-        KiminaCheckerConfig(url=kimina_url, timeout_s=timeout)
+        KiminaCheckerConfig.model_validate({"url": kimina_url, "timeout_s": timeout})
         if kimina_url
         else ReplCheckerConfig(timeout_s=timeout, num_workers=workers)
     )

@@ -156,8 +156,8 @@ def elaborate(
             return messages, [], set()
     if (err := _bracket_error(text, code)) is not None:
         return [err], [], set()
-    if (m := _DANGLING_OP.search(code)) is not None:
-        return [_message(text, "error", m.end(), None, "expected term")], [], set()
+    if (dangling := _DANGLING_OP.search(code)) is not None:
+        return [_message(text, "error", dangling.end(), None, "expected term")], [], set()
 
     sorries: list[Json] = []
     declared: set[str] = set()
