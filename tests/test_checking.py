@@ -291,6 +291,26 @@ def test_restarts_are_bounded(tmp_path: Path) -> None:
     assert_no_leftover_processes(started_pids(install))
 
 
+def test_a_hanging_header_exhausts_the_restart_budget(standin: StandinInstall) -> None:
+    with (
+        make_checker(standin, header_timeout_s=0.5, max_start_failures=2) as checker,
+        pytest.raises(LeanWorkerError, match="2 times"),
+    ):
+        checker.check_sync([GOOD], "open standin_fault_hang")
+    assert len(started_pids(standin)) == 2
+    assert_no_leftover_processes(started_pids(standin))
+
+
+def test_unknown_environment_reelaborates_the_header_once(standin: StandinInstall) -> None:
+    with make_checker(standin) as checker:
+        assert checker.check_sync([GOOD], HEADER)[0].ok
+        checker._workers[0].header_envs[HEADER] = 99  # simulate lost bookkeeping
+        (result,) = checker.check_sync([GOOD], HEADER)
+    assert result.ok
+    sent = requests_seen(standin)
+    assert [r.get("env") for r in sent] == [None, 0, 99, None, 2]  # refused, header again, retried
+
+
 def test_close_kills_a_hung_worker_and_leaves_no_zombies(standin: StandinInstall) -> None:
     checker = make_checker(standin, num_workers=2, timeout_s=60.0)
     box: dict[str, list[CheckResult]] = {}
