@@ -88,7 +88,7 @@ class VLLMBackendConfig(BaseModel):
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     reasoning_parser: str | None = Field(
         default=None,
-        description="vLLM reasoning parser name; None = split `<think>`/`[THINK]` blocks ourselves.",
+        description="vLLM reasoning parser (e.g. `mistral`) so grammars constrain the answer, not the trace.",
     )
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Passed through to `vllm.LLM(...)`."

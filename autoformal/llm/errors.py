@@ -91,9 +91,9 @@ class LLMRequestError(LLMError):
 class BackendUnavailableError(LLMError, ConfigurationError):
     """An optional backend's dependency is not installed."""
 
-    def __init__(self, backend: str, extra: str, cause: str) -> None:
+    def __init__(self, backend: str, install_command: str, cause: str) -> None:
         super().__init__(
             f"the {backend} backend needs an optional dependency that is not installed ({cause}). "
-            f"Install it with `pip install 'autoformal[{extra}]'`, or use the OpenAI-compatible backend "
-            "against a running server."
+            f"Install it with `{install_command}`, or use the OpenAI-compatible backend against a running "
+            "server."
         )

@@ -1,0 +1,165 @@
+"""`TransformersBackend`: a local Hugging Face causal LM sampled with `model.generate`.
+
+Meant for small models, CPU runs and tests; large provers belong behind vLLM. Each request is one `generate`
+call with `num_return_sequences=n` (the prompt is encoded once). `Completion.logprob` is the sum of the
+sampled tokens' log-probabilities under the model's raw distribution (before temperature/top-p), like vLLM's
+default, so scores are comparable across sampling settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from autoformal.llm.base import ThreadedSyncBackend
+from autoformal.llm.config import TransformersBackendConfig
+from autoformal.llm.errors import BackendUnavailableError, LLMRequestError
+from autoformal.llm.models import ChatMessage, Completion, GenerationRequest, GenerationResult
+from autoformal.llm.reasoning import split_reasoning
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+#: Used when the request leaves `max_tokens` unset; `generate`'s own default (20) is far too short.
+DEFAULT_MAX_NEW_TOKENS = 512
+
+
+class TransformersBackend(ThreadedSyncBackend):
+    """`LLMBackend` over an in-memory `transformers` model and tokenizer."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        model_name: str | None = None,
+        use_chat_template: bool = True,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.use_chat_template = use_chat_template
+        self._model_name = model_name or getattr(model.config, "name_or_path", "") or type(model).__name__
+        # Seeding uses torch's global RNG; serialise generate calls so a seed fixes the samples.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: TransformersBackendConfig) -> TransformersBackend:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as error:  # transformers is a core dependency; torch may be missing
+            raise BackendUnavailableError(
+                "transformers", "pip install torch transformers", str(error)
+            ) from error
+        device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype: Any = config.dtype if config.dtype == "auto" else getattr(torch, config.dtype)
+        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype).to(device)
+        return cls(model, tokenizer, model_name=config.model, use_chat_template=config.use_chat_template)
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        return [self._generate_one(request) for request in requests]
+
+    def prompt_text(self, messages: Sequence[ChatMessage], reasoning_effort: str | None = None) -> str:
+        """The prompt as the model sees it: the tokenizer's chat template, else `role: content` lines."""
+        if self.use_chat_template and getattr(self.tokenizer, "chat_template", None):
+            extra = {"reasoning_effort": reasoning_effort} if reasoning_effort is not None else {}
+            rendered = self.tokenizer.apply_chat_template(
+                [message.model_dump() for message in messages],
+                tokenize=False,
+                add_generation_prompt=True,
+                **extra,
+            )
+            return str(rendered)
+        return "".join(f"{message.role}: {message.content}\n" for message in messages) + "assistant:"
+
+    def _generate_one(self, request: GenerationRequest) -> GenerationResult:
+        import torch
+
+        if request.grammar is not None:
+            raise LLMRequestError(
+                None,
+                "the transformers backend does not do grammar-constrained decoding; send grammar=None "
+                "(candidates are still filtered by the statement grammar afterwards) or use vLLM.",
+            )
+        prompt = self.prompt_text(request.messages, request.reasoning_effort)
+        encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.model.device)
+        prompt_length = int(encoded["input_ids"].shape[1])
+        max_new_tokens = request.max_tokens or DEFAULT_MAX_NEW_TOKENS
+        sampling = request.temperature > 0
+        options: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "num_return_sequences": request.n,
+            "do_sample": sampling,
+            "return_dict_in_generate": True,
+            "output_logits": True,
+            "pad_token_id": self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
+            else self.tokenizer.eos_token_id,
+        }
+        if sampling:
+            options.update(temperature=request.temperature, top_p=request.top_p, top_k=0)
+        if request.stop:
+            options.update(stop_strings=list(request.stop), tokenizer=self.tokenizer)
+        with self._lock, torch.inference_mode():
+            if request.seed is not None:
+                torch.manual_seed(request.seed)
+            output = self.model.generate(**encoded, **options)
+        generated = output.sequences[:, prompt_length:]
+        token_logprobs = _sampled_token_logprobs(output.logits, generated)
+        completions = [
+            self._completion(generated[row], token_logprobs[row], request, prompt_length, max_new_tokens)
+            for row in range(generated.shape[0])
+        ]
+        return GenerationResult(completions=completions, model=self.model_name)
+
+    def _completion(
+        self,
+        tokens: torch.Tensor,
+        logprobs: torch.Tensor,
+        request: GenerationRequest,
+        prompt_length: int,
+        max_new_tokens: int,
+    ) -> Completion:
+        # Rows that finish early are padded to the longest row: a row ends at its first EOS (which is part
+        # of the sample and scored) or its first padding token (which is not).
+        eos_ids = self.model.generation_config.eos_token_id
+        eos_set = set(eos_ids if isinstance(eos_ids, list) else [] if eos_ids is None else [eos_ids])
+        ids = tokens.tolist()
+        length, finished = len(ids), False
+        for index, token in enumerate(ids):
+            if token in eos_set or token == self.tokenizer.pad_token_id:
+                length, finished = index + (token in eos_set), True
+                break
+        text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)
+        stop_positions = [text.find(stop) for stop in request.stop if stop in text]
+        if stop_positions:
+            text = text[: min(stop_positions)]  # servers exclude the stop string; match them
+            finished = True
+        answer, reasoning = split_reasoning(text)
+        return Completion(
+            text=answer,
+            reasoning=reasoning,
+            finish_reason="stop" if finished or length < max_new_tokens else "length",
+            prompt_tokens=prompt_length,
+            completion_tokens=length,
+            logprob=float(logprobs[:length].sum()),
+        )
+
+
+def _sampled_token_logprobs(logits: Sequence[torch.Tensor], generated: torch.Tensor) -> torch.Tensor:
+    """`[rows, steps]` log-probabilities of the generated tokens under the raw (unwarped) logits."""
+    import torch
+
+    stacked = torch.stack(list(logits), dim=1).float()  # [rows, steps, vocab]
+    log_probs = torch.log_softmax(stacked, dim=-1)
+    return log_probs.gather(-1, generated[:, : stacked.shape[1]].unsqueeze(-1)).squeeze(-1)
