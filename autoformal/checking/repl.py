@@ -121,8 +121,9 @@ class _Worker:
         from lean_interact.interface import Command
 
         assert self._server is not None
+        request = Command(cmd=cmd, env=env)  # outside the `try`: a bad request is our error, not the worker's
         try:
-            return self._server.run(Command(cmd=cmd, env=env), timeout=timeout)
+            return self._server.run(request, timeout=timeout)
         except TimeoutError:
             self.kill()
             detail = f"no answer within {timeout:g} s; worker killed (restarted for the next statement)"
