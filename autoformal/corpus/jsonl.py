@@ -68,6 +68,7 @@ def declaration_from_record(record: dict[str, Any], *, where: str) -> Declaratio
             namespace=record.get("namespace"),
             attributes=tuple(record.get("attributes") or ()),
             modifiers=tuple(record.get("modifiers") or ()),
+            variables=tuple(record.get("variables") or ()),
             derived_from=record.get("derived_from"),
         )
     except (ValidationError, TypeError) as exc:

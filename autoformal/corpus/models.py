@@ -32,6 +32,9 @@ class Declaration(BaseModel):
         description="Contents of `@[...]`, one entry per attribute, e.g. `to_additive (attr := simp)`.",
     )
     modifiers: tuple[str, ...] = Field(default=(), description="`private`, `protected`, `noncomputable`, ...")
+    variables: tuple[str, ...] = Field(
+        default=(), description="`variable` binders in scope (a superset of what Lean adds to the statement)."
+    )
     derived_from: str | None = Field(
         default=None,
         description="Set on declarations synthesized from an attribute (e.g. the `@[to_additive]` twin of "

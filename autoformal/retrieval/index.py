@@ -76,6 +76,7 @@ class IndexManifest(BaseModel):
     format_version: int = FORMAT_VERSION
     model: str
     dimension: int
+    variant: str = Field(description='Encoder backend and precision, e.g. "onnx-fp32".')
     max_seq_length: int | None
     corpus_hash: str = Field(description="sha256 over the content hashes of the declarations, in order.")
     count: int
@@ -203,8 +204,9 @@ class DeclarationIndex:
                     reusable[declaration.content_hash] = row
             else:
                 logger.warning(
-                    "previous index was built with %s (max_seq_length %s); re-embedding everything",
+                    "previous index was built with %s (%s, max_seq_length %s); re-embedding everything",
                     previous.manifest.model,
+                    previous.manifest.variant,
                     previous.manifest.max_seq_length,
                 )
         vectors = np.empty((len(declarations), embedder.dimension), dtype=np.float32)
@@ -227,6 +229,7 @@ class DeclarationIndex:
         manifest = IndexManifest(
             model=embedder.model_name,
             dimension=embedder.dimension,
+            variant=embedder.variant,
             max_seq_length=embedder.max_seq_length,
             corpus_hash=corpus_hash(declarations),
             count=len(declarations),
@@ -248,6 +251,7 @@ class DeclarationIndex:
         return (
             self.manifest.model == embedder.model_name
             and self.manifest.dimension == embedder.dimension
+            and self.manifest.variant == embedder.variant
             and self.manifest.max_seq_length == embedder.max_seq_length
         )
 
