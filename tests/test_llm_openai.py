@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 
 import pytest
@@ -35,13 +36,31 @@ def server():
         yield stub
 
 
+@pytest.fixture(
+    params=[
+        "httpx",
+        pytest.param(
+            "aiohttp",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("aiohttp") is None, reason="aiohttp not installed"
+            ),
+        ),
+    ]
+)
+def http_client(request: pytest.FixtureRequest) -> str:
+    """Both SDK transports must give the same behaviour and the same errors."""
+    return str(request.param)
+
+
 def _backend(server: OpenAIStubServer, **overrides: object) -> OpenAICompatibleBackend:
     config = OpenAIBackendConfig(base_url=server.base_url, model=server.model, **overrides)
     return OpenAICompatibleBackend(config)
 
 
-def test_n_completions_in_one_request_with_all_sampling_fields_sent(server: OpenAIStubServer) -> None:
-    backend = _backend(server)
+def test_n_completions_in_one_request_with_all_sampling_fields_sent(
+    server: OpenAIStubServer, http_client: str
+) -> None:
+    backend = _backend(server, http_client=http_client)
     assert isinstance(backend, LLMBackend)
     request = _request(
         n=4,
@@ -142,9 +161,9 @@ def test_stop_and_max_tokens_truncation_reported(server: OpenAIStubServer) -> No
     assert cut.completions[0].completion_tokens == 3
 
 
-def test_retries_429_then_succeeds(server: OpenAIStubServer) -> None:
+def test_retries_429_then_succeeds(server: OpenAIStubServer, http_client: str) -> None:
     server.script(429, 503)
-    backend = _backend(server, max_retries=3)
+    backend = _backend(server, max_retries=3, http_client=http_client)
     [result] = backend.generate([_request()])
     backend.close()
     assert len(server.chat_requests) == 3, "two scripted failures, then the successful attempt"
@@ -162,16 +181,17 @@ def test_gives_up_after_max_retries_with_server_message(server: OpenAIStubServer
     assert len(server.chat_requests) == 2
 
 
-def test_slow_response_times_out(server: OpenAIStubServer) -> None:
+def test_slow_response_times_out(server: OpenAIStubServer, http_client: str) -> None:
     server.script(ScriptedResponse(delay_s=5.0))
-    backend = _backend(server, timeout_s=0.3, max_retries=0)
+    backend = _backend(server, timeout_s=0.3, max_retries=0, http_client=http_client)
     with pytest.raises(GenerationTimeoutError, match="timeout_s"):
         backend.generate([_request()])
     backend.close()
 
 
-def test_unknown_model_lists_served_models(server: OpenAIStubServer) -> None:
-    backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model="gpt-nonexistent"))
+def test_unknown_model_lists_served_models(server: OpenAIStubServer, http_client: str) -> None:
+    config = OpenAIBackendConfig(base_url=server.base_url, model="gpt-nonexistent", http_client=http_client)
+    backend = OpenAICompatibleBackend(config)
     with pytest.raises(ModelNotFoundError) as raised:
         backend.generate([_request()])
     backend.close()
@@ -230,12 +250,13 @@ def test_environment_configures_endpoint_model_and_key(
     assert server.requests[-1].headers["authorization"] == "Bearer sk-test-123"
 
 
-def test_unreachable_server() -> None:
+def test_unreachable_server(http_client: str) -> None:
     with OpenAIStubServer() as stub:
         base_url = stub.base_url  # the port is free again once the server stops
-    backend = OpenAICompatibleBackend(
-        OpenAIBackendConfig(base_url=base_url, model="stub-model", max_retries=0, connect_timeout_s=1)
+    config = OpenAIBackendConfig(
+        base_url=base_url, model="stub-model", max_retries=0, connect_timeout_s=1, http_client=http_client
     )
+    backend = OpenAICompatibleBackend(config)
     with pytest.raises(ServerUnreachableError, match="vllm serve"):
         backend.generate([_request()])
     backend.close()

@@ -39,6 +39,11 @@ class OpenAIBackendConfig(BaseModel):
         default="structured_outputs",
         description="Grammar field: vLLM >= 0.12 `structured_outputs.grammar`, or legacy `guided_grammar`.",
     )
+    http_client: Literal["httpx", "aiohttp"] = Field(
+        default="httpx",
+        description="The SDK's HTTP transport; `aiohttp` (`pip install aiohttp`) costs ~30% less CPU per "
+        "request, which matters only for many short requests.",
+    )
     request_logprobs: bool = Field(
         default=True, description="Ask for token log-probs (needed for `Completion.logprob`)."
     )

@@ -8,6 +8,7 @@ retries 408/409/429/5xx and connection errors with exponential backoff (honourin
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
 import weakref
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from autoformal.llm.base import BackgroundLoop, refuse_inside_event_loop
 from autoformal.llm.config import OpenAIBackendConfig
 from autoformal.llm.errors import (
+    BackendUnavailableError,
     ContextLengthExceededError,
     GenerationTimeoutError,
     LLMRequestError,
@@ -146,10 +148,22 @@ class OpenAICompatibleBackend:
                 api_key=self._api_key or _NO_API_KEY,
                 timeout=Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
                 max_retries=self.config.max_retries,
+                http_client=self._http_client(),
             )
             state = _LoopState(client=client, semaphore=asyncio.Semaphore(self.config.max_concurrency))
             self._states[loop] = state
         return state
+
+    def _http_client(self) -> Any:
+        if self.config.http_client == "httpx":
+            return None  # the SDK's default httpx client
+        if importlib.util.find_spec("aiohttp") is None:
+            raise BackendUnavailableError(
+                "OpenAI-compatible (aiohttp transport)", "pip install aiohttp", "aiohttp is not installed"
+            )
+        from openai import DefaultAioHttpClient
+
+        return DefaultAioHttpClient()
 
     def request_body(self, model: str, request: GenerationRequest) -> dict[str, Any]:
         """Keyword arguments for `chat.completions.create` (public so callers can inspect what is sent)."""
@@ -189,13 +203,15 @@ class OpenAICompatibleBackend:
         try:
             async with state.semaphore:
                 response = await state.client.chat.completions.create(**body)
-        except openai.APITimeoutError as error:
-            raise GenerationTimeoutError(
-                self.base_url, self.config.timeout_s, self.config.max_retries + 1
-            ) from error
         except openai.APIConnectionError as error:
-            cause = error.__cause__ or error
-            raise ServerUnreachableError(self.base_url, f"{type(cause).__name__}: {cause}") from error
+            refusal = _connection_failure(error)
+            if refusal is not None:
+                raise ServerUnreachableError(self.base_url, f"{type(refusal).__name__}: {refusal}") from error
+            if isinstance(error, openai.APITimeoutError):
+                raise GenerationTimeoutError(
+                    self.base_url, self.config.timeout_s, self.config.max_retries + 1
+                ) from error
+            raise ServerUnreachableError(self.base_url, f"{type(error).__name__}: {error}") from error
         except openai.APIStatusError as error:
             raise self._translate_status_error(model, error) from error
         return _parse_completion(response, request.n)
@@ -217,6 +233,20 @@ class OpenAICompatibleBackend:
         if error.status_code in (400, 413) and any(marker in lowered for marker in _CONTEXT_ERROR_MARKERS):
             return ContextLengthExceededError(message)
         return LLMRequestError(error.status_code, message)
+
+
+def _connection_failure(error: BaseException) -> BaseException | None:
+    """The OS-level connection failure behind an SDK error, if any (refused, reset, DNS).
+
+    The aiohttp transport reports a refused connection as a connect *timeout*; the cause chain tells the
+    two apart, so users get "is the server running?" rather than "raise the timeout".
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _parse_completion(response: ChatCompletion, n: int) -> GenerationResult:

@@ -121,7 +121,7 @@ class OpenAIStubServer:
         self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._loop: BackgroundLoop | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -184,12 +184,15 @@ class OpenAIStubServer:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
-        for writer in list(self._writers):
-            writer.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
         await self._server.wait_closed()
 
     async def _handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -216,7 +219,7 @@ class OpenAIStubServer:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
             pass  # client went away (e.g. its timeout fired) or sent garbage: drop the connection
         finally:
-            self._writers.discard(writer)
+            self._connections.discard(task)
             writer.close()
 
     async def _dispatch(
