@@ -21,14 +21,14 @@ class BM25Index:
         self.count = count
 
     @classmethod
-    def build(cls, declarations: Sequence[Declaration], *, progress: bool = False) -> BM25Index:
+    def build(cls, declarations: Sequence[Declaration]) -> BM25Index:
         import bm25s
 
         corpus_tokens = [
             declaration_bm25_tokens(declaration) or [declaration.name] for declaration in declarations
         ]
         model = bm25s.BM25()
-        model.index(corpus_tokens, show_progress=progress)
+        model.index(corpus_tokens, show_progress=False)  # seconds even for all of Mathlib
         return cls(model, len(declarations))
 
     def top_k(self, query: str, k: int) -> list[tuple[int, float]]:

@@ -224,7 +224,7 @@ class DeclarationIndex:
         faiss_index = _make_faiss(vectors, chosen)
         from autoformal.retrieval.bm25 import BM25Index
 
-        bm25 = BM25Index.build(declarations, progress=progress)
+        bm25 = BM25Index.build(declarations)
         elapsed = time.perf_counter() - started
         manifest = IndexManifest(
             model=embedder.model_name,
