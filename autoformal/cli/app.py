@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 from autoformal._version import __version__
@@ -28,3 +31,19 @@ def _root(
     ),
 ) -> None:
     """autoformal: informal text → Lean 4 theorem statements."""
+
+
+def read_input(source: str) -> str:
+    """Text from a file path or `-` (stdin), decoded as UTF-8 with a clear error otherwise."""
+    raw = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _read_file(source: str) -> bytes:
+    path = Path(source)
+    if not path.is_file():
+        raise typer.BadParameter(f"{source}: no such file (pass a path, or - to read standard input)")
+    return path.read_bytes()

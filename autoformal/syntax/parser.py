@@ -1,0 +1,91 @@
+"""Loads `grammars/lean4_statement.lark` once and parses text into raw declarations and commands."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from autoformal.errors import StatementSyntaxError
+from autoformal.syntax.lexing import blank_comments, terminate_let_lines
+from autoformal.syntax.transform import RawCommand, RawDeclaration, TermBuilder
+
+GRAMMAR_NAME = "lean4_statement.lark"
+# Longest input we hand to the parser: real statements are < 10 kB; this bounds time on hostile input.
+MAX_STATEMENT_CHARS = 100_000
+
+
+def grammar_path() -> Path:
+    """The grammar file: packaged copy in an installed wheel, else the repository's `grammars/`."""
+    packaged = resources.files("autoformal") / "_grammars" / GRAMMAR_NAME
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_NAME
+
+
+@functools.cache
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        transformer=TermBuilder(),
+        maybe_placeholders=False,
+        cache=False,
+    )
+
+
+def preprocess(text: str) -> str:
+    """Comment blanking and layout-`let` termination; positions in the result match ``text``."""
+    return terminate_let_lines(blank_comments(text))
+
+
+def parse_commands(text: str) -> list[RawDeclaration | RawCommand]:
+    """Parse a whole source text (declarations and commands). Raises `StatementSyntaxError`."""
+    if len(text) > MAX_STATEMENT_CHARS:
+        raise StatementSyntaxError(
+            f"input is {len(text):,} characters, over the {MAX_STATEMENT_CHARS:,} limit for one statement; "
+            "split it into separate statements",
+            line=1,
+            column=1,
+            excerpt="",
+        )
+    source = preprocess(text)
+    try:
+        result: Any = _parser().parse(source)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text) from None
+    return list(result)
+
+
+def _syntax_error(exc: UnexpectedInput, text: str) -> StatementSyntaxError:
+    line = max(getattr(exc, "line", 1) or 1, 1)
+    column = max(getattr(exc, "column", 1) or 1, 1)
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        reason = "unexpected end of input (unbalanced brackets or a missing term?)"
+    elif isinstance(exc, UnexpectedToken):
+        reason = f"unexpected `{exc.token}`"
+        expected = sorted(exc.accepts or exc.expected)
+        if expected and len(expected) <= 6:
+            reason += " (expected " + ", ".join(expected) + ")"
+    elif isinstance(exc, UnexpectedCharacters):
+        reason = f"unexpected character `{exc.char}`"
+    else:
+        reason = "syntax error"
+    src_lines = text.splitlines() or [""]
+    src = src_lines[line - 1] if line - 1 < len(src_lines) else ""
+    excerpt = f"{src}\n{' ' * (column - 1)}^"
+    return StatementSyntaxError(reason, line=line, column=column, excerpt=excerpt)

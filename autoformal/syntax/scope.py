@@ -1,0 +1,78 @@
+"""Binding structure of the term tree: which names a binder introduces and which identifiers are free.
+
+The free identifiers of a statement are the constants it references (`Finset.range`, `Real.sqrt`, `ℝ`):
+retrieval evaluates against them and the name checker resolves them. Bound variables — declaration
+binders, quantifiers, `fun`, set-builder, big operators, `let`, match patterns — are excluded, including
+projections of bound variables (`h.le`, `x.1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from autoformal.syntax.terms import Bound, Term
+
+# Constructs whose binders scope over the construct's args (sequentially for the binders themselves).
+_BINDING_KINDS = frozenset(
+    {"quant", "bigop", "integral", "fun", "setof", "setimage", "subtype", "dite", "let", "have"}
+)
+
+
+def pattern_names(pattern: Term) -> list[str]:
+    """Variables a destructuring pattern binds: every undotted identifier in it."""
+    return [n.value for n in pattern.walk() if n.kind == "ident" and "." not in n.value]
+
+
+def bound_names(b: Bound) -> list[str]:
+    if b.pattern is not None:
+        return pattern_names(b.pattern)
+    return [] if b.name == "_" else [b.name]
+
+
+def _head(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def free_identifiers(binders: Iterable[Bound], terms: Iterable[Term | None]) -> list[str]:
+    """Free constants of ``terms`` under the declaration ``binders``, in order of first occurrence."""
+    found: dict[str, None] = {}
+    scope: set[str] = set()
+    for b in binders:
+        _binder_free(b, scope, found)
+        scope.update(bound_names(b))
+    for t in terms:
+        if t is not None:
+            _free(t, frozenset(scope), found)
+    return list(found)
+
+
+def _binder_free(b: Bound, scope: set[str] | frozenset[str], found: dict[str, None]) -> None:
+    env = frozenset(scope)
+    for sub in (b.type, b.value, b.pred[1] if b.pred else None):
+        if sub is not None:
+            _free(sub, env, found)
+
+
+def _free(t: Term, scope: frozenset[str], found: dict[str, None]) -> None:
+    k = t.kind
+    if k in ("ident", "explicit"):
+        if t.value not in scope and _head(t.value) not in scope and t.value not in ("sorry", "∅"):
+            found.setdefault(t.value, None)
+        return
+    if k in _BINDING_KINDS:
+        inner = set(scope)
+        for b in t.binders:
+            # a binder's own type/value/predicate is outside its scope (`let x := x + 1` uses an outer x)
+            _binder_free(b, inner, found)
+            inner.update(bound_names(b))
+        env = frozenset(inner)
+        for a in t.args:
+            _free(a, env, found)
+        return
+    if k == "alt":  # match alternative: pattern variables scope over the right-hand side
+        pats = t.args[:-1]
+        names = {n for p in pats for n in pattern_names(p)}
+        _free(t.args[-1], scope | names, found)
+        return
+    for a in t.args:
+        _free(a, scope, found)
