@@ -1,0 +1,59 @@
+"""What the `Formalizer` returns: ranked candidates with every score, the Lean verdict and the
+back-translation, plus per-stage counts and timings so users can see where candidates were lost."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autoformal.checking.models import CheckResult
+
+#: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
+STAGES = ("generated", "extracted", "parsed", "safe", "elaborated", "ranked")
+
+
+class RankedCandidate(BaseModel):
+    """One candidate statement after scoring. `rank` 1 is the best."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int = Field(ge=1, description="1 = best.")
+    statement: str = Field(description="Full Lean text: answer preamble (if any) and theorem, proof `:= sorry`.")
+    canonical_form: str | None = Field(
+        default=None, description="The grammar's canonical form; None when the candidate does not parse."
+    )
+    score: float = Field(ge=0.0, le=1.0, description="The ranker's combined score.")
+    scores: dict[str, float] = Field(default_factory=dict, description="Every scorer's score, each in [0, 1].")
+    explanations: dict[str, str] = Field(default_factory=dict, description="Why each scorer scored as it did.")
+    lean: CheckResult | None = Field(default=None, description="Lean's verdict; None when not checked.")
+    back_translation: str | None = Field(default=None, description="The LLM's English rendering, if computed.")
+    cluster_size: int = Field(
+        default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
+    )
+
+    @property
+    def elaborated(self) -> bool | None:
+        """True/False when Lean checked the candidate, None when it was not checked."""
+        return None if self.lean is None else self.lean.ok
+
+
+class FormalizationResult(BaseModel):
+    """The outcome of formalizing one input."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: str
+    candidates: list[RankedCandidate] = Field(default_factory=list, description="Best first.")
+    stage_counts: dict[str, int] = Field(
+        default_factory=dict, description=f"Candidates surviving each stage: {', '.join(STAGES)}."
+    )
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
+    lean_checked: bool = Field(
+        description="False when elaboration was skipped (`--no-lean` or no checker): nothing here was "
+        "confirmed by Lean."
+    )
+    errors: list[str] = Field(default_factory=list, description="Problems that did not stop the run.")
+    model: str | None = Field(default=None, description="The LLM that generated the candidates.")
+
+    @property
+    def best(self) -> RankedCandidate | None:
+        return self.candidates[0] if self.candidates else None
