@@ -40,9 +40,7 @@ def make_statements(n: int) -> list[str]:
     return out
 
 
-def fresh_process_check(
-    lake: Path, project: Path, header: str, statement: str, workdir: Path, index: int
-) -> bool:
+def fresh_process_check(lake: Path, project: Path, header: str, statement: str, workdir: Path, index: int) -> bool:
     """One `lake env lean --json` process on header + statement; True iff no error message."""
     source = workdir / f"Bench{index}.lean"
     source.write_text(f"{header}\n\n{statement}\n" if header else f"{statement}\n", encoding="utf-8")
@@ -58,9 +56,7 @@ def fresh_process_check(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="statements per variant")
     parser.add_argument("--workers", type=int, default=2, help="pool size and fresh-process parallelism")
     parser.add_argument("--header", type=Path, help="header file (default: empty, core Lean)")
@@ -101,9 +97,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.workers) as pool:
             fresh_verdicts = list(
                 pool.map(
-                    lambda item: fresh_process_check(
-                        lake_path, project_dir, header, item[1], workdir, item[0]
-                    ),
+                    lambda item: fresh_process_check(lake_path, project_dir, header, item[1], workdir, item[0]),
                     enumerate(statements),
                 )
             )
@@ -119,9 +113,7 @@ def main() -> None:
     ratio, steady_ratio = pool_rate / fresh_rate, pool_steady_rate / fresh_rate
     print(f"ratio (a)/(b): {ratio:.1f}x incl. start-up, {steady_ratio:.1f}x steady")
     if backend == "standin":
-        print(
-            "NOTE: stand-in REPL, not Lean: this measures the pool's own overhead against process start-up."
-        )
+        print("NOTE: stand-in REPL, not Lean: this measures the pool's own overhead against process start-up.")
     summary = {
         "backend": backend,
         "n_statements": args.n,

@@ -94,9 +94,7 @@ def test_repl_messages_are_mapped_back_past_the_header() -> None:
 
 
 def test_header_allow_list() -> None:
-    header = (
-        "import Mathlib\nimport Aesop\n-- comment\n\nset_option maxHeartbeats 400000\nopen BigOperators Real"
-    )
+    header = "import Mathlib\nimport Aesop\n-- comment\n\nset_option maxHeartbeats 400000\nopen BigOperators Real"
     assert validate_header(header) == (
         "import Mathlib\nimport Aesop\nset_option maxHeartbeats 400000\nopen BigOperators Real"
     )
@@ -362,9 +360,7 @@ def test_unsafe_header_is_refused_before_any_process_starts(standin: StandinInst
 
 
 def test_build_checker_gives_a_repl_checker(standin: StandinInstall) -> None:
-    config = ReplCheckerConfig(
-        project_dir=standin.directory, repl_dir=standin.directory, lake_path=standin.lake
-    )
+    config = ReplCheckerConfig(project_dir=standin.directory, repl_dir=standin.directory, lake_path=standin.lake)
     with build_checker(config) as checker:
         assert isinstance(checker, ReplChecker)
         assert checker.check_sync([GOOD], HEADER)[0].ok

@@ -39,9 +39,7 @@ def test_check_json_output_and_exit_code(lean_env: StandinInstall, tmp_path: Pat
     source.write_text(f"{GOOD}\n\n{BAD}\n\n#eval 1\n", encoding="utf-8")
     header = tmp_path / "header.lean"
     header.write_text("import Mathlib\nset_option maxHeartbeats 400000\nopen Real\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["check", str(source), "--header", str(header), "--json", "--timeout", "5"]
-    )
+    result = CliRunner().invoke(app, ["check", str(source), "--header", str(header), "--json", "--timeout", "5"])
     assert result.exit_code == 1, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["ok", "error", "rejected_unsafe"]

@@ -42,9 +42,7 @@ class KiminaStandin:
                     return self._send(401, {"detail": "Invalid API key"})
                 payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 standin.payloads.append(payload)
-                results = [
-                    standin.answer(s["id"], s["code"], payload["timeout"]) for s in payload["snippets"]
-                ]
+                results = [standin.answer(s["id"], s["code"], payload["timeout"]) for s in payload["snippets"]]
                 return self._send(200, {"results": results})
 
             def _send(self, status: int, body: dict[str, Any]) -> None:

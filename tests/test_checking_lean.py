@@ -29,9 +29,7 @@ def real_lean() -> ReplCheckerConfig:
 def mathlib_header(real_lean: ReplCheckerConfig) -> str:
     assert real_lean.project_dir is not None
     if not (real_lean.project_dir / ".lake" / "packages" / "mathlib").is_dir():
-        pytest.skip(
-            f"{real_lean.project_dir} does not depend on Mathlib (`lake exe cache get` after adding it)"
-        )
+        pytest.skip(f"{real_lean.project_dir} does not depend on Mathlib (`lake exe cache get` after adding it)")
     return "import Mathlib\nopen Real"
 
 

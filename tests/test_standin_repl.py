@@ -83,9 +83,7 @@ def test_protocol_basics(standin: StandinInstall) -> None:
         ("theorem p (n : Nat) : n = n", 1, 27),  # no `:=`
     ],
 )
-def test_rule_errors_at_plausible_positions(
-    standin: StandinInstall, cmd: str, line: int, column: int
-) -> None:
+def test_rule_errors_at_plausible_positions(standin: StandinInstall, cmd: str, line: int, column: int) -> None:
     replies, _ = talk(standin, requests({"cmd": "import Mathlib"}, {"cmd": cmd, "env": 0}))
     errors = [m for m in replies[1]["messages"] if m["severity"] == "error"]  # type: ignore[union-attr]
     assert errors and errors[0]["pos"] == {"line": line, "column": column}
@@ -105,18 +103,14 @@ def test_strings_and_comments_are_not_code(standin: StandinInstall) -> None:
 
 def test_eof_and_empty_request_end_the_process(standin: StandinInstall) -> None:
     assert talk(standin, "") == ([], 0)
-    replies, code = talk(
-        standin, requests({"cmd": "theorem q : True := sorry"}) + "\n\n" + requests({"cmd": "x"})
-    )
+    replies, code = talk(standin, requests({"cmd": "theorem q : True := sorry"}) + "\n\n" + requests({"cmd": "x"}))
     assert code == 0 and len(replies) == 1  # the blank request ended the session before the last command
 
 
 def test_garbage_fault_keeps_the_process_running(standin: StandinInstall) -> None:
     proc = subprocess.run(
         [str(standin.lake), "env", str(standin.repl)],
-        input=requests(
-            {"cmd": "theorem standin_fault_garbage : True := sorry"}, {"cmd": "theorem ok : True := sorry"}
-        ),
+        input=requests({"cmd": "theorem standin_fault_garbage : True := sorry"}, {"cmd": "theorem ok : True := sorry"}),
         capture_output=True,
         text=True,
         timeout=20,

@@ -57,27 +57,21 @@ class ReplCheckerConfig(BaseModel):
         description="Directory holding a built REPL (`.lake/build/bin/repl`). None: lean-interact fetches "
         "and builds the REPL matching the project's Lean version (network needed once).",
     )
-    lake_path: Path | None = Field(
-        default_factory=find_lake, description="`lake`; default: PATH or ~/.elan/bin."
-    )
+    lake_path: Path | None = Field(default_factory=find_lake, description="`lake`; default: PATH or ~/.elan/bin.")
     temp_mathlib_version: str | None = Field(
         default=None,
         description="Without project_dir: create a temporary Mathlib project for this Lean version "
         "(e.g. 'v4.19.0') through lean-interact. Downloads Mathlib; needs network.",
     )
     num_workers: PositiveInt = 2
-    timeout_s: PositiveFloat = Field(
-        default=60.0, description="Per statement; the worker is killed after it."
-    )
+    timeout_s: PositiveFloat = Field(default=60.0, description="Per statement; the worker is killed after it.")
     header_timeout_s: PositiveFloat = Field(default=600.0, description="For elaborating a header (imports).")
     memory_limit_mb: PositiveInt | None = Field(
         default=None,
         description="RLIMIT_AS per worker. Lean maps Mathlib's .olean files into its address space, so leave "
         "room (at least ~8192 MB with Mathlib); None: no limit.",
     )
-    recycle_after: PositiveInt = Field(
-        default=500, description="Restart a worker after this many statements."
-    )
+    recycle_after: PositiveInt = Field(default=500, description="Restart a worker after this many statements.")
     max_rss_mb: PositiveFloat | None = Field(
         default=None, description="Restart a worker once its resident memory (with children) exceeds this."
     )
@@ -95,8 +89,7 @@ class ReplCheckerConfig(BaseModel):
             )
         if self.project_dir is None and self.temp_mathlib_version is None:
             raise LeanNotFoundError(
-                "no Lean project: set AUTOFORMAL_LEAN_PROJECT (or ReplCheckerConfig.project_dir).\n"
-                + LEAN_SETUP_STEPS
+                "no Lean project: set AUTOFORMAL_LEAN_PROJECT (or ReplCheckerConfig.project_dir).\n" + LEAN_SETUP_STEPS
             )
         if self.project_dir is not None and not (self.project_dir / "lean-toolchain").is_file():
             raise LeanNotFoundError(

@@ -69,9 +69,7 @@ class KiminaChecker(BaseChecker):
             done = await asyncio.gather(*(run(b) for b in batches))
         return [result for batch in done for result in batch]
 
-    async def _check_batch(
-        self, client: httpx.AsyncClient, statements: list[str], header: str
-    ) -> list[CheckResult]:
+    async def _check_batch(self, client: httpx.AsyncClient, statements: list[str], header: str) -> list[CheckResult]:
         codes = [snippet_code(header, s) for s in statements]
         payload = {
             "snippets": [{"id": str(i), "code": code} for i, (code, _) in enumerate(codes)],
@@ -89,8 +87,7 @@ class KiminaChecker(BaseChecker):
         if response.status_code != 200:
             raise KiminaServerError(
                 f"Kimina Lean Server answered HTTP {response.status_code} to POST /api/check: "
-                f"{response.text[:300]!r}"
-                + (" (set AUTOFORMAL_KIMINA_API_KEY)" if response.status_code == 401 else "")
+                f"{response.text[:300]!r}" + (" (set AUTOFORMAL_KIMINA_API_KEY)" if response.status_code == 401 else "")
             )
         try:
             by_id = {str(r["id"]): r for r in response.json()["results"]}
@@ -109,9 +106,7 @@ class KiminaChecker(BaseChecker):
 
 def _result(statement: str, entry: dict[str, object] | None, offset: int) -> CheckResult:
     if entry is None:
-        return CheckResult.failure(
-            statement, CheckStatus.CRASHED, "the server returned no result for this snippet"
-        )
+        return CheckResult.failure(statement, CheckStatus.CRASHED, "the server returned no result for this snippet")
     elapsed = float(entry.get("time") or 0.0)  # type: ignore[arg-type]
     error = entry.get("error")
     if error:
@@ -119,9 +114,7 @@ def _result(statement: str, entry: dict[str, object] | None, offset: int) -> Che
         return CheckResult.failure(statement, status, str(error), elapsed)
     reply = entry.get("response")
     if not isinstance(reply, dict):
-        return CheckResult.failure(
-            statement, CheckStatus.CRASHED, f"malformed result: {entry!r}"[:300], elapsed
-        )
+        return CheckResult.failure(statement, CheckStatus.CRASHED, f"malformed result: {entry!r}"[:300], elapsed)
     if "message" in reply and "env" not in reply:
         return CheckResult.failure(
             statement, CheckStatus.CRASHED, f"REPL refused the request: {reply['message']}", elapsed

@@ -58,9 +58,7 @@ class CheckResult(BaseModel):
     ok: bool = Field(description="True iff Lean answered and no message has severity `error`.")
     messages: list[LeanMessage] = Field(default_factory=list)
     sorries: list[LeanSorry] = Field(default_factory=list)
-    elapsed_s: float = Field(
-        default=0.0, description="Wall time Lean (or the server) spent on this statement."
-    )
+    elapsed_s: float = Field(default=0.0, description="Wall time Lean (or the server) spent on this statement.")
     detail: str | None = Field(
         default=None,
         description="Why the check ended without a Lean verdict (safety-gate reason, timeout, crash cause).",

@@ -12,14 +12,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from autoformal.checking.header import validate_header
 from autoformal.checking.models import CheckResult, CheckStatus
+from autoformal.syntax import SafetyVerdict, check_safe
 
-
-class SafetyVerdictLike(Protocol):
-    ok: bool
-    reason: str
-
-
-SafetyGate = Callable[[str], SafetyVerdictLike]
+# The gate every statement passes before Lean; `check_safe` unless a caller substitutes a stricter one.
+SafetyGate = Callable[[str], SafetyVerdict]
 _T = TypeVar("_T")
 
 
@@ -35,14 +31,6 @@ class LeanChecker(Protocol):
     def close(self) -> None: ...
 
     async def aclose(self) -> None: ...
-
-
-def default_safety_gate() -> SafetyGate:
-    """The statement grammar's `check_safe` (single theorem/lemma/example with a `sorry` proof, nothing
-    executable)."""
-    from autoformal.syntax import check_safe
-
-    return check_safe
 
 
 def run_coroutine_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
@@ -73,16 +61,11 @@ class BaseChecker(ABC):
     and merges the results back in input order."""
 
     def __init__(self, safety_gate: SafetyGate | None = None) -> None:
-        self._safety_gate = safety_gate
-
-    def _gate(self) -> SafetyGate:
-        if self._safety_gate is None:
-            self._safety_gate = default_safety_gate()
-        return self._safety_gate
+        self._safety_gate: SafetyGate = safety_gate or check_safe
 
     async def check(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         header = validate_header(header)
-        gate = self._gate()
+        gate = self._safety_gate
         results: list[CheckResult | None] = [None] * len(statements)
         safe_indices: list[int] = []
         for i, statement in enumerate(statements):

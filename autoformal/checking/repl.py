@@ -184,9 +184,7 @@ class _Worker:
             try:
                 response = self._run(statement, env, self._config.timeout_s)
             except _WorkerFault as fault:
-                return CheckResult.failure(
-                    statement, fault.status, fault.detail, time.perf_counter() - started
-                )
+                return CheckResult.failure(statement, fault.status, fault.detail, time.perf_counter() - started)
             elapsed = time.perf_counter() - started
             if isinstance(response, LeanError):
                 # "Unknown environment." means this process lost the header env (it should not happen);
@@ -238,18 +236,14 @@ class ReplChecker(BaseChecker):
     ...     results = checker.check_sync(["theorem t (n : ℕ) : n + 0 = n := sorry"], "import Mathlib")
     """
 
-    def __init__(
-        self, config: ReplCheckerConfig | None = None, *, safety_gate: SafetyGate | None = None
-    ) -> None:
+    def __init__(self, config: ReplCheckerConfig | None = None, *, safety_gate: SafetyGate | None = None) -> None:
         super().__init__(safety_gate)
         self.config = config or ReplCheckerConfig()
         lean_config = make_lean_repl_config(self.config)
         self._workers = [_Worker(i, lean_config, self.config) for i in range(self.config.num_workers)]
         self._cond = threading.Condition()
         self._closed = False
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.config.num_workers, thread_name_prefix="lean-worker"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=self.config.num_workers, thread_name_prefix="lean-worker")
 
     @property
     def worker_pids(self) -> list[int]:

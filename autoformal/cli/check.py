@@ -56,14 +56,10 @@ def check(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per statement.")] = 60.0,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, help="REPL processes (each loads the header once).")
-    ] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="REPL processes (each loads the header once).")] = 2,
     kimina_url: Annotated[
         str | None,
-        typer.Option(
-            "--kimina-url", envvar="AUTOFORMAL_KIMINA_URL", help="Check on a Kimina Lean Server instead."
-        ),
+        typer.Option("--kimina-url", envvar="AUTOFORMAL_KIMINA_URL", help="Check on a Kimina Lean Server instead."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON result per line on stdout.")] = False,
 ) -> None:

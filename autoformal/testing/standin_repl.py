@@ -136,9 +136,7 @@ def _bracket_error(text: str, code: str) -> Json | None:
     return None
 
 
-def elaborate(
-    text: str, known_names: frozenset[str], first_command: bool
-) -> tuple[list[Json], list[Json], set[str]]:
+def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tuple[list[Json], list[Json], set[str]]:
     """The rule set: (messages, sorries, names declared) for one command."""
     code = _code_mask(text)
     messages: list[Json] = []
@@ -167,9 +165,7 @@ def elaborate(
         body = code[d.start() : body_end]
         kind, name = d.group(1), d.group(2)
         if kind != "example" and name and (name in known_names or name in declared):
-            messages.append(
-                _message(text, "error", d.start(2), d.end(2), f"'{name}' has already been declared")
-            )
+            messages.append(_message(text, "error", d.start(2), d.end(2), f"'{name}' has already been declared"))
             continue
         if ":=" not in body and "|" not in body and " where" not in body:
             end = d.start() + len(body.rstrip())
@@ -182,9 +178,7 @@ def elaborate(
             tactic = re.search(r":=\s*by\b", body[: sorry.start()]) is not None
             if tactic:  # tactic-mode sorries come with their goal; term-mode ones give no entry
                 conclusion = body[: body.find(":=")]
-                goal_text = (
-                    conclusion.rsplit(" : ", 1)[-1].strip() if " : " in conclusion else conclusion.strip()
-                )
+                goal_text = conclusion.rsplit(" : ", 1)[-1].strip() if " : " in conclusion else conclusion.strip()
                 sorries.append(
                     {
                         "pos": _pos(text, start),
@@ -348,8 +342,7 @@ def lean_json(path: str, stdout: Any) -> int:
     messages, _, _ = elaborate(text, frozenset(), first_command=True)
     for m in messages:
         stdout.write(
-            json.dumps({**m, "fileName": path, "caption": "", "keepFullRange": False}, ensure_ascii=False)
-            + "\n"
+            json.dumps({**m, "fileName": path, "caption": "", "keepFullRange": False}, ensure_ascii=False) + "\n"
         )
     stdout.flush()
     return 1 if any(m["severity"] == "error" for m in messages) else 0
