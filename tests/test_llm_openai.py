@@ -41,9 +41,7 @@ def server():
         "httpx",
         pytest.param(
             "aiohttp",
-            marks=pytest.mark.skipif(
-                importlib.util.find_spec("aiohttp") is None, reason="aiohttp not installed"
-            ),
+            marks=pytest.mark.skipif(importlib.util.find_spec("aiohttp") is None, reason="aiohttp not installed"),
         ),
     ]
 )
@@ -57,9 +55,7 @@ def _backend(server: OpenAIStubServer, **overrides: object) -> OpenAICompatibleB
     return OpenAICompatibleBackend(config)
 
 
-def test_n_completions_in_one_request_with_all_sampling_fields_sent(
-    server: OpenAIStubServer, http_client: str
-) -> None:
+def test_n_completions_in_one_request_with_all_sampling_fields_sent(server: OpenAIStubServer, http_client: str) -> None:
     backend = _backend(server, http_client=http_client)
     assert isinstance(backend, LLMBackend)
     request = _request(
@@ -211,9 +207,7 @@ def test_model_defaults_to_the_only_served_model(monkeypatch: pytest.MonkeyPatch
         assert stub.chat_requests[0]["model"] == "only-model"
 
 
-def test_ambiguous_default_model_is_an_error(
-    server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ambiguous_default_model_is_an_error(server: OpenAIStubServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTOFORMAL_MODEL", raising=False)
     backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url))
     with pytest.raises(ModelNotFoundError, match="other-model"):

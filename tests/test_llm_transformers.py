@@ -25,9 +25,7 @@ def _tiny_backend() -> TransformersBackend:
         vocab.setdefault(word, len(vocab))
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]", eos_token="[EOS]"
-    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]", eos_token="[EOS]")
     torch.manual_seed(0)
     config = GPT2Config(
         vocab_size=len(vocab),
@@ -79,9 +77,7 @@ def test_logprob_matches_a_forward_pass(backend: TransformersBackend) -> None:
     """The reported log-probability is the model's, recomputed independently from the sampled text."""
     request = _request(n=1, max_tokens=6, temperature=0.0)
     [completion] = backend.generate([request])[0].completions
-    prompt_ids = backend.tokenizer(backend.prompt_text(request.messages), add_special_tokens=False)[
-        "input_ids"
-    ]
+    prompt_ids = backend.tokenizer(backend.prompt_text(request.messages), add_special_tokens=False)["input_ids"]
     completion_ids = backend.tokenizer(completion.text, add_special_tokens=False)["input_ids"]
     if completion.completion_tokens != len(completion_ids):
         completion_ids.append(backend.tokenizer.eos_token_id)  # the sample ended with EOS
@@ -89,9 +85,7 @@ def test_logprob_matches_a_forward_pass(backend: TransformersBackend) -> None:
     ids = torch.tensor([prompt_ids + completion_ids])
     with torch.no_grad():
         log_probs = torch.log_softmax(backend.model(ids).logits[0].float(), dim=-1)
-    expected = sum(
-        log_probs[len(prompt_ids) + step - 1, token].item() for step, token in enumerate(completion_ids)
-    )
+    expected = sum(log_probs[len(prompt_ids) + step - 1, token].item() for step, token in enumerate(completion_ids))
     assert completion.logprob == pytest.approx(expected, abs=1e-4)
 
 
@@ -118,3 +112,18 @@ def test_prompt_budget_uses_the_backend_tokenizer(backend: TransformersBackend) 
     assert count("theorem foo : True") == 4
     prompt = build_formalization_prompt("n + 0 = n", count_tokens=count)
     assert prompt.prompt_tokens == sum(count(m.content) + 4 for m in prompt.messages)
+
+
+def test_build_backend_loads_a_saved_model_directory(tmp_path) -> None:
+    """The real `from_pretrained` loading path, on a model directory written here (no hub access)."""
+    from autoformal.llm import TransformersBackendConfig
+    from autoformal.llm.factory import build_backend
+
+    tiny = _tiny_backend()
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    loaded = build_backend(TransformersBackendConfig(model=str(tmp_path), device="cpu", use_chat_template=False))
+    assert loaded.model_name == str(tmp_path)
+    [result] = loaded.generate([_request(n=2, max_tokens=5, seed=7)])
+    [expected] = tiny.generate([_request(n=2, max_tokens=5, seed=7)])
+    assert [c.text for c in result.completions] == [c.text for c in expected.completions]

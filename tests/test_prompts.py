@@ -85,9 +85,7 @@ def test_budget_drops_least_relevant_context_first_and_keeps_input() -> None:
 
 def test_tight_budget_drops_all_context_then_truncates_input_with_note() -> None:
     huge = "Let x be a real number. " * 2000
-    prompt = build_formalization_prompt(
-        huge, _declarations(5), _examples(3), PromptBudget(max_prompt_tokens=600)
-    )
+    prompt = build_formalization_prompt(huge, _declarations(5), _examples(3), PromptBudget(max_prompt_tokens=600))
     assert prompt.declarations == [] and prompt.examples == []
     assert prompt.input_truncated
     assert prompt.prompt_tokens <= 600

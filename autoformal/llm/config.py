@@ -28,9 +28,7 @@ class OpenAIBackendConfig(BaseModel):
     model: str | None = None
     api_key: SecretStr | None = Field(default=None, description="Not needed for a local vLLM server.")
     max_concurrency: int = Field(default=64, ge=1, description="Requests in flight at once.")
-    timeout_s: float = Field(
-        default=600.0, gt=0, description="Per attempt; reasoning traces can take minutes."
-    )
+    timeout_s: float = Field(default=600.0, gt=0, description="Per attempt; reasoning traces can take minutes.")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_retries: int = Field(
         default=4, ge=0, description="Retries on 408/409/429/5xx/connection errors, exponential backoff."
@@ -95,9 +93,7 @@ class VLLMBackendConfig(BaseModel):
         default=None,
         description="vLLM reasoning parser (e.g. `mistral`) so grammars constrain the answer, not the trace.",
     )
-    engine_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="Passed through to `vllm.LLM(...)`."
-    )
+    engine_kwargs: dict[str, Any] = Field(default_factory=dict, description="Passed through to `vllm.LLM(...)`.")
 
 
 BackendConfig = Annotated[

@@ -22,9 +22,7 @@ class GenerationRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     messages: list[ChatMessage] = Field(min_length=1)
-    n: int = Field(
-        default=1, ge=1, description="Completions sampled from the same prompt (one server request)."
-    )
+    n: int = Field(default=1, ge=1, description="Completions sampled from the same prompt (one server request).")
     temperature: float = Field(default=1.0, ge=0.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     max_tokens: int | None = Field(default=2048, ge=1, description="Per completion; None = server default.")
@@ -67,12 +65,18 @@ class GenerationResult(BaseModel):
     model: str
 
 
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",
+    "stop_sequence": "stop",
+    "end_turn": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "abort": "error",
+    "error": "error",
+}
+
+
 def normalize_finish_reason(reason: str | None) -> FinishReason:
     """Map backend-specific finish reasons onto the four the pipeline distinguishes."""
-    if reason in ("stop", "length"):
-        return reason
-    if reason in ("eos", "stop_sequence", "end_turn"):
-        return "stop"
-    if reason in ("max_tokens", "abort"):
-        return "length" if reason == "max_tokens" else "error"
-    return "other"
+    return _FINISH_REASONS.get(reason or "", "other")

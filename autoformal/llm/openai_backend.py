@@ -53,9 +53,7 @@ class OpenAICompatibleBackend:
         self.base_url = self.config.resolved_base_url()
         self._api_key = self.config.resolved_api_key()
         self._model = self.config.resolved_model()
-        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._portal: BackgroundLoop | None = None
         self._lock = threading.Lock()
 
@@ -194,9 +192,7 @@ class OpenAICompatibleBackend:
             body["extra_body"] = extra_body
         return body
 
-    async def _generate_one(
-        self, state: _LoopState, model: str, request: GenerationRequest
-    ) -> GenerationResult:
+    async def _generate_one(self, state: _LoopState, model: str, request: GenerationRequest) -> GenerationResult:
         import openai
 
         body = self.request_body(model, request)
@@ -264,7 +260,7 @@ def _parse_completion(response: ChatCompletion, n: int) -> GenerationResult:
         token_logprobs = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
         if token_logprobs is not None:
             logprob: float | None = float(sum(token.logprob for token in token_logprobs))
-            completion_tokens = len(token_logprobs)
+            completion_tokens: int | None = len(token_logprobs)
         else:
             logprob = None
             completion_tokens = total_completion_tokens if n == 1 else None

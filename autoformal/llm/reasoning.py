@@ -11,8 +11,7 @@ import re
 
 _TAG_PAIRS = (("<think>", "</think>"), ("[THINK]", "[/THINK]"))
 _BLOCK_PATTERNS = tuple(
-    re.compile(re.escape(open_tag) + r"(.*?)" + re.escape(close_tag), re.DOTALL)
-    for open_tag, close_tag in _TAG_PAIRS
+    re.compile(re.escape(open_tag) + r"(.*?)" + re.escape(close_tag), re.DOTALL) for open_tag, close_tag in _TAG_PAIRS
 )
 
 

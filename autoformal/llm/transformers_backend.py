@@ -50,13 +50,12 @@ class TransformersBackend(ThreadedSyncBackend):
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as error:  # transformers is a core dependency; torch may be missing
-            raise BackendUnavailableError(
-                "transformers", "pip install torch transformers", str(error)
-            ) from error
+            raise BackendUnavailableError("transformers", "pip install torch transformers", str(error)) from error
         device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype: Any = config.dtype if config.dtype == "auto" else getattr(torch, config.dtype)
         tokenizer = AutoTokenizer.from_pretrained(config.model)
-        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype).to(device)
+        model: Any = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+        model = model.to(device)
         return cls(model, tokenizer, model_name=config.model, use_chat_template=config.use_chat_template)
 
     @property
@@ -72,7 +71,8 @@ class TransformersBackend(ThreadedSyncBackend):
     def prompt_text(self, messages: Sequence[ChatMessage], reasoning_effort: str | None = None) -> str:
         """The prompt as the model sees it: the tokenizer's chat template, else `role: content` lines."""
         if self.use_chat_template and getattr(self.tokenizer, "chat_template", None):
-            extra = {"reasoning_effort": reasoning_effort} if reasoning_effort is not None else {}
+            # Extra keyword arguments reach the template (e.g. Magistral/Leanstral's reasoning switch).
+            extra: dict[str, Any] = {"reasoning_effort": reasoning_effort} if reasoning_effort else {}
             rendered = self.tokenizer.apply_chat_template(
                 [message.model_dump() for message in messages],
                 tokenize=False,
@@ -140,7 +140,7 @@ class TransformersBackend(ThreadedSyncBackend):
             if token in eos_set or token == self.tokenizer.pad_token_id:
                 length, finished = index + (token in eos_set), True
                 break
-        text = self.tokenizer.decode(ids[:length], skip_special_tokens=True)
+        text = str(self.tokenizer.decode(ids[:length], skip_special_tokens=True))
         stop_positions = [text.find(stop) for stop in request.stop if stop in text]
         if stop_positions:
             text = text[: min(stop_positions)]  # servers exclude the stop string; match them

@@ -71,8 +71,7 @@ def build_formalization_prompt(
     count = count_tokens or approximate_token_count
     kept_declarations = list(declarations)
     kept_examples = [
-        example.model_copy(update={"informal": _fence(example.informal, "informal_statement")})
-        for example in examples
+        example.model_copy(update={"informal": _fence(example.informal, "informal_statement")}) for example in examples
     ]
     safe_input = _fence(informal, "informal_statement").strip()
     shown_input = truncate_to_tokens(safe_input, budget.max_input_tokens, count)

@@ -133,9 +133,7 @@ class OpenAIStubServer:
     @property
     def base_url(self) -> str:
         if self._server is None:
-            raise RuntimeError(
-                "OpenAIStubServer is not running; use it as a context manager or call start()."
-            )
+            raise RuntimeError("OpenAIStubServer is not running; use it as a context manager or call start().")
         return f"http://{self._host}:{self._port}/v1"
 
     def start(self) -> OpenAIStubServer:
@@ -236,9 +234,7 @@ class OpenAIStubServer:
         self.requests.append(RecordedRequest(method, path, headers, body, time.time()))
 
         if method == "GET" and path == "/v1/models":
-            data = [
-                {"id": m, "object": "model", "created": 0, "owned_by": "autoformal-stub"} for m in self.models
-            ]
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "autoformal-stub"} for m in self.models]
             return 200, {"object": "list", "data": data}, {}
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat_completions(body or {})
@@ -250,8 +246,8 @@ class OpenAIStubServer:
         if delay > 0:
             await asyncio.sleep(delay)
         if scripted is not None and scripted.status != 200:
-            message = scripted.message or f"stub server: scripted HTTP {scripted.status}"
-            return scripted.status, _error_body(scripted.status, message), dict(scripted.headers)
+            error = scripted.message or f"stub server: scripted HTTP {scripted.status}"
+            return scripted.status, _error_body(scripted.status, error), dict(scripted.headers)
 
         model = request.get("model")
         if model not in self.models:
@@ -261,10 +257,7 @@ class OpenAIStubServer:
             return 400, _error_body(400, "`messages` must be a non-empty list", "messages"), {}
         max_tokens = request.get("max_tokens") or request.get("max_completion_tokens")
         prompt_tokens = sum(len(approximate_tokens(str(m.get("content", "")))) + 4 for m in messages)
-        if (
-            self.max_context_tokens is not None
-            and prompt_tokens + (max_tokens or 0) > self.max_context_tokens
-        ):
+        if self.max_context_tokens is not None and prompt_tokens + (max_tokens or 0) > self.max_context_tokens:
             message = (
                 f"This model's maximum context length is {self.max_context_tokens} tokens. However, you "
                 f"requested {prompt_tokens + (max_tokens or 0)} tokens ({prompt_tokens} in the messages, "
@@ -289,11 +282,11 @@ class OpenAIStubServer:
             text, finish_reason = _apply_limits(full_text, stops, max_tokens)
             tokens = approximate_tokens(text)
             completion_tokens += len(tokens)
-            message: dict[str, Any] = {"role": "assistant", "content": text}
+            reply: dict[str, Any] = {"role": "assistant", "content": text}
             if self.reasoning_parser:
                 answer, reasoning = split_reasoning(text)
-                message = {"role": "assistant", "content": answer, "reasoning_content": reasoning}
-            choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": finish_reason}
+                reply = {"role": "assistant", "content": answer, "reasoning_content": reasoning}
+            choice: dict[str, Any] = {"index": index, "message": reply, "finish_reason": finish_reason}
             if request.get("logprobs"):
                 choice["logprobs"] = {"content": [_token_logprob(token) for token in tokens]}
             choices.append(choice)
