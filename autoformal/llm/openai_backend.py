@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import operator
 import threading
 import weakref
 from collections.abc import Sequence
@@ -88,7 +89,10 @@ class OpenAICompatibleBackend:
 
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         state = self._state()
-        model = self.model_name
+        # Resolving an unset model is a blocking GET /models; keep it off the event loop.
+        model: str = (
+            self._model if self._model is not None else await asyncio.to_thread(operator.attrgetter("model_name"), self)
+        )
         tasks = [asyncio.ensure_future(self._generate_one(state, model, request)) for request in requests]
         try:
             return list(await asyncio.gather(*tasks))
@@ -209,10 +213,10 @@ class OpenAICompatibleBackend:
                 ) from error
             raise ServerUnreachableError(self.base_url, f"{type(error).__name__}: {error}") from error
         except openai.APIStatusError as error:
-            raise self._translate_status_error(model, error) from error
+            raise await self._translate_status_error(model, error) from error
         return _parse_completion(response, request.n)
 
-    def _translate_status_error(self, model: str, error: Any) -> Exception:
+    async def _translate_status_error(self, model: str, error: Any) -> Exception:
         message = str(error.message)
         lowered = message.lower()
         if (
@@ -221,7 +225,7 @@ class OpenAICompatibleBackend:
             and ("does not exist" in lowered or "not found" in lowered or "unknown" in lowered)
         ):
             try:
-                served = self.list_served_models()
+                served = await asyncio.to_thread(self.list_served_models)
             except (ServerUnreachableError, LLMRequestError):
                 served = []
             if model not in served:
