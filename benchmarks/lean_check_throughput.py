@@ -30,11 +30,12 @@ from autoformal.testing.standin_repl import install_standin
 
 
 def make_statements(n: int) -> list[str]:
-    """Core-Lean statements (no Mathlib needed), one in five with a parse error."""
+    """Core-Lean statements (no Mathlib needed), one in five with an elaboration (type) error. Parse errors
+    would be stopped by the safety gate before Lean and so flatter the pool."""
     out = []
     for i in range(n):
         if i % 5 == 4:
-            out.append(f"theorem bench_{i} (n : Nat) : n + = {i} := sorry")
+            out.append(f'theorem bench_{i} (n : Nat) : n + "{i}" = n := sorry')
         else:
             out.append(f"theorem bench_{i} (n m : Nat) (h : n ≤ m) : n + {i} ≤ m + {i} := sorry")
     return out

@@ -29,7 +29,7 @@ from autoformal.testing.standin_repl import StandinInstall, install_standin, rea
 
 HEADER = "import Mathlib\nopen Real"
 GOOD = "theorem add_zero' (n : Nat) : n + 0 = n := sorry"
-PARSE_ERROR = "theorem parse_error (n : Nat) : n + = n := sorry"
+TYPE_ERROR = 'theorem type_error (n : Nat) : n + "a" = n := sorry'  # elaborates with an error
 
 
 @pytest.fixture
@@ -124,14 +124,14 @@ def test_missing_lean_names_the_setup_steps(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_results_in_input_order_with_positions(standin: StandinInstall) -> None:
-    statements = [GOOD, PARSE_ERROR, "theorem t2 (l : List Nat) : l.length = l.length := by sorry"]
+    statements = [GOOD, TYPE_ERROR, "theorem t2 (l : List Nat) : l.length = l.length := by sorry"]
     with make_checker(standin, num_workers=2) as checker:
         assert isinstance(checker, LeanChecker)
         results = checker.check_sync(statements, HEADER)
     assert [r.statement for r in results] == statements
     assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.ERROR, CheckStatus.OK]
-    (error,) = results[1].messages
-    assert (error.severity, error.line, error.column, error.end_line) == ("error", 1, 36, None)
+    error = results[1].messages[0]
+    assert (error.severity, error.line, error.column, error.end_line, error.end_column) == ("error", 1, 31, 1, 38)
     warning = results[0].messages[0]
     assert (warning.severity, warning.line, warning.column, warning.end_column) == ("warning", 1, 43, 48)
     assert results[2].sorries and results[2].sorries[0].goal.startswith("⊢")
@@ -139,14 +139,15 @@ def test_results_in_input_order_with_positions(standin: StandinInstall) -> None:
 
 
 def test_replays_real_transcript_answers(tmp_path: Path, shared_lean: Path) -> None:
+    # The rules know nothing of `Nat.fooBar`; only the recorded real answer makes this an error.
     install = install_standin(tmp_path / "proj", transcripts=shared_lean, log_path=tmp_path / "log.jsonl")
-    statement = 'theorem type_error (n : Nat) : n + "a" = n := sorry'
+    statement = "theorem unknown_const (n : Nat) : Nat.fooBar n = n := sorry"
     with make_checker(install) as checker:
         (result,) = checker.check_sync([statement], "")
     assert result.status is CheckStatus.ERROR
     assert [(m.severity, m.line, m.column, m.end_column) for m in result.messages] == [
-        ("error", 1, 31, 38),
-        ("warning", 1, 46, 51),
+        ("error", 1, 34, 46),
+        ("warning", 1, 54, 59),
     ]
 
 
@@ -197,8 +198,8 @@ async def test_warm_up_elaborates_the_header_on_every_worker(standin: StandinIns
 async def test_async_batches_with_different_headers_share_the_pool(standin: StandinInstall) -> None:
     async with make_checker(standin, num_workers=2) as checker:
         a, b = await asyncio.gather(
-            checker.check([GOOD, PARSE_ERROR] * 3, HEADER),
-            checker.check([PARSE_ERROR, GOOD] * 3, "open Nat"),
+            checker.check([GOOD, TYPE_ERROR] * 3, HEADER),
+            checker.check([TYPE_ERROR, GOOD] * 3, "open Nat"),
         )
     assert [r.ok for r in a] == [True, False] * 3
     assert [r.ok for r in b] == [False, True] * 3
@@ -220,7 +221,7 @@ def test_a_faulty_worker_costs_exactly_its_candidate(
     standin: StandinInstall, marker: str, status: CheckStatus, detail: str
 ) -> None:
     faulty = f"theorem standin_fault_{marker} (n : Nat) : n = n := sorry"
-    statements = [GOOD, faulty, GOOD, PARSE_ERROR, GOOD]
+    statements = [GOOD, faulty, GOOD, TYPE_ERROR, GOOD]
     with make_checker(standin, num_workers=1, timeout_s=2.0) as checker:
         started = time.monotonic()
         results = checker.check_sync(statements, HEADER)

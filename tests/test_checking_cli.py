@@ -15,7 +15,7 @@ from autoformal.cli.check import read_statements
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
 GOOD = "theorem g (n : Nat) :\n    n + 0 = n := sorry"
-BAD = "theorem b (n : Nat) : n + = n := sorry"
+BAD = 'theorem b (n : Nat) : n + "a" = n := sorry'
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_check_json_output_and_exit_code(lean_env: StandinInstall, tmp_path: Pat
     assert result.exit_code == 1, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["ok", "error", "rejected_unsafe"]
-    assert rows[1]["messages"][0]["line"] == 1 and rows[1]["messages"][0]["column"] == 26
+    assert rows[1]["messages"][0]["line"] == 1 and rows[1]["messages"][0]["column"] == 22
     sent = [e["request"]["cmd"] for e in read_log(lean_env.log_path or "") if "request" in e]
     header_cmd = "import Mathlib\nset_option maxHeartbeats 400000\nopen Real"
     assert 1 <= sent.count(header_cmd) <= 2  # once per worker process (two by default)

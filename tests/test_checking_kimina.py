@@ -25,7 +25,7 @@ from autoformal.testing.standin_repl import elaborate
 
 HEADER = "import Mathlib\nopen Real"
 GOOD = "theorem g (n : Nat) : n + 0 = n := sorry"
-BAD = "theorem b (n : Nat) :\n  n + = n := sorry"
+BAD = 'theorem b (n : Nat) :\n  n + "a" = n := sorry'
 
 
 class KiminaStandin:
@@ -99,8 +99,12 @@ def test_results_in_order_with_positions_relative_to_the_statement(kimina: Kimin
     with KiminaChecker(KiminaCheckerConfig(url=kimina.url, batch_size=2, timeout_s=7.5)) as checker:
         results = checker.check_sync(statements, HEADER)
     assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.ERROR] * 2 + [CheckStatus.OK]
-    (error,) = results[1].messages
-    assert (error.line, error.column) == (2, 6)  # line 2 of the statement, not of header + statement
+    error = results[1].messages[0]
+    assert (error.severity, error.line, error.column) == (
+        "error",
+        2,
+        2,
+    )  # line 2 of the statement, not of header + statement
     assert results[0].messages[0].line == 1
     assert results[4].sorries[0].line == 1 and results[4].sorries[0].goal == "⊢ a = a"
     assert len(kimina.payloads) == 3  # batches of 2

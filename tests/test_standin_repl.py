@@ -150,3 +150,22 @@ def test_lake_shim_reports_a_version(standin: StandinInstall) -> None:
     proc = subprocess.run([str(standin.lake), "--version"], capture_output=True, text=True, timeout=10)
     assert proc.returncode == 0 and "Lake version" in proc.stdout
     assert (standin.directory / "lean-toolchain").read_text().startswith("leanprover/lean4:v4")
+
+
+def test_elaboration_error_rules(standin: StandinInstall) -> None:
+    replies, _ = talk(
+        standin,
+        requests(
+            {"cmd": 'theorem type_error (n : Nat) : n + "a" = n := sorry'},
+            {"cmd": "theorem u (n : Nat) :\n    undefined_f n = n := sorry", "env": 0},
+        ),
+    )
+    # Same positions as the real REPL's recorded answer to this command (transcript_core_2021).
+    spans = [(m["severity"], m["pos"], m["endPos"]) for m in replies[0]["messages"]]  # type: ignore[union-attr]
+    assert spans == [
+        ("error", {"line": 1, "column": 31}, {"line": 1, "column": 38}),
+        ("warning", {"line": 1, "column": 46}, {"line": 1, "column": 51}),
+    ]
+    error = replies[1]["messages"][0]  # type: ignore[index]
+    assert error["severity"] == "error" and error["pos"] == {"line": 2, "column": 4}
+    assert error["endPos"] == {"line": 2, "column": 15}

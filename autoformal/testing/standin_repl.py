@@ -6,7 +6,9 @@ out, as current REPL versions do), messages with `severity`/`pos`/`endPos`/`data
 environment."}` for env ids it never handed out, and EOF or an empty request ends it. Answers come from
 recorded real transcripts (`{"request", "response"}` JSONL, matched on the command text) when given, else
 from a small rule set: imports only in the first command, unbalanced brackets, an operator with no operand
-after it, duplicate declarations, missing `:=`, and the "declaration uses 'sorry'" warning.
+after it, duplicate declarations, missing `:=` (parse errors); arithmetic on a string literal and identifiers
+named `undefined_*` (elaboration errors, followed like in Lean by the sorry warning); and the "declaration
+uses 'sorry'" warning, with the goal for tactic-mode `by sorry`.
 
 Faults are injected by magic names in the command (they pass the statement grammar as theorem names):
 `standin_fault_hang` (never answers), `standin_fault_crash` (dies), `standin_fault_garbage` (prints a non-JSON
@@ -75,6 +77,11 @@ _DECL = re.compile(
 )
 _DANGLING_OP = re.compile(r"(?:[+*/∧∨→↔≤≥<>]|(?<![:<>!≠-])=|-(?!>))[ \t]*(?==(?!=)|\)|\]|:=|$)", re.M)
 _SORRY = re.compile(r"(?<![\w.'])sorry(?![\w'])")
+# Elaboration errors the rules can see without types: arithmetic on a string literal (as in the recorded
+# `n + "a"` answer) and identifiers named `undefined_*` (the stand-in's way to spell "not in scope").
+_STRING_ARITH = re.compile(r"([\w.'₀-₉]+)[ \t]*([+*/-])[ \t]*\"s*\"")
+_ARITH_CLASS = {"+": "HAdd", "-": "HSub", "*": "HMul", "/": "HDiv"}
+_UNDEFINED = re.compile(r"(?<![\w.'])undefined_[\w.']*")
 
 
 def _pos(text: str, index: int) -> Json:
@@ -171,6 +178,14 @@ def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tu
             end = d.start() + len(body.rstrip())
             messages.append(_message(text, "error", end, None, "unexpected end of input; expected ':='"))
             continue
+        for m in _STRING_ARITH.finditer(body):
+            cls = _ARITH_CLASS[m.group(2)]
+            data = f"failed to synthesize instance\n  {cls} ?α String ?β"
+            messages.append(_message(text, "error", d.start() + m.start(), d.start() + m.end(), data))
+        for m in _UNDEFINED.finditer(body):
+            data = f"unknown identifier '{m.group()}'"
+            messages.append(_message(text, "error", d.start() + m.start(), d.start() + m.end(), data))
+        failed = any(m["severity"] == "error" for m in messages)
         sorry = _SORRY.search(body)
         if sorry is not None:
             start = d.start() + sorry.start()
@@ -187,7 +202,7 @@ def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tu
                         "proofState": len(sorries),
                     }
                 )
-        if kind != "example" and name:
+        if kind != "example" and name and not failed:
             declared.add(name)
     return messages, sorries, declared
 
