@@ -1,0 +1,93 @@
+"""`FormalizerConfig`: every setting of the `Formalizer`, as pydantic data, read from (highest first) init
+arguments, `AUTOFORMAL_*` environment variables (nested fields with `__`, e.g. `AUTOFORMAL_RANKER__ELABORATION`)
+and a TOML file (`AUTOFORMAL_CONFIG`, else `./autoformal.toml` when present).
+
+The LLM endpoint itself is configured by the backend's own variables (`AUTOFORMAL_BASE_URL`,
+`AUTOFORMAL_MODEL`, `AUTOFORMAL_API_KEY`) and the Lean project by `AUTOFORMAL_LEAN_PROJECT`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
+from autoformal.checking.header import DEFAULT_HEADER
+from autoformal.llm.config import BackendConfig, OpenAIBackendConfig
+from autoformal.prompts.builder import PromptBudget
+from autoformal.ranking.ranker import RankerConfig
+from autoformal.retrieval.config import RetrievalConfig
+from autoformal.retrieval.embedder import EmbedderConfig
+
+CONFIG_FILE_ENV = "AUTOFORMAL_CONFIG"
+DEFAULT_CONFIG_FILE = Path("autoformal.toml")
+
+CheckerConfig = Annotated[ReplCheckerConfig | KiminaCheckerConfig, Field(discriminator="kind")]
+
+
+def config_file() -> Path | None:
+    """The TOML file to read: `$AUTOFORMAL_CONFIG`, else `./autoformal.toml` if it exists."""
+    named = os.environ.get(CONFIG_FILE_ENV)
+    if named:
+        return Path(named).expanduser()
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+class FormalizerConfig(BaseSettings):
+    """Settings of the whole pipeline. Sensible defaults: 8 samples, Lean on, back-translation on, cache on."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOFORMAL_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    backend: BackendConfig = Field(default_factory=OpenAIBackendConfig)
+    samples: int = Field(default=8, ge=1, description="Candidates sampled per input (k).")
+    temperature: float = Field(default=1.0, ge=0.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=4096, ge=16, description="Per completion (reasoning models need room).")
+    reasoning_effort: str | None = None
+    seed: int | None = Field(default=None, description="Sampling seed (fixed seed: reproducible samples).")
+    prompt_budget: PromptBudget = Field(default_factory=PromptBudget)
+
+    lean: bool = Field(default=True, description="Elaborate candidates with Lean (False: unchecked output).")
+    checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
+    header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
+
+    retrieval: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Mathlib declarations in the prompt; auto: when the index exists."
+    )
+    retrieval_config: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    examples: int = Field(default=4, ge=0, description="Few-shot examples retrieved into the prompt.")
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+
+    backtranslation: bool = Field(default=True, description="Back-translate and score by similarity.")
+    backtranslation_max_tokens: int = Field(default=1024, ge=16)
+    ranker: RankerConfig = Field(default_factory=RankerConfig)
+
+    cache: bool = Field(default=True, description="Cache LLM completions and Lean results in SQLite.")
+    cache_path: Path | None = Field(default=None, description="Default: $AUTOFORMAL_CACHE_DIR/cache.sqlite.")
+    concurrency: int = Field(default=32, ge=1, description="Inputs processed at once by formalize_many.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

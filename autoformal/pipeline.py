@@ -1,0 +1,461 @@
+"""The `Formalizer`: informal text → ranked Lean 4 statements.
+
+Stages per input: retrieve (Mathlib declarations, few-shot examples) → generate k samples (one LLM request
+with `n=k`) → extract statements → parse and canonicalise → safety gate → elaborate with Lean → back-translate
+one representative per canonical-form cluster → score → rank. `formalize_many` runs many inputs at once, so
+LLM requests overlap and Lean checks keep the worker pool busy; LLM completions and Lean verdicts go through
+the SQLite cache, so re-runs are free and interrupted batches resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from autoformal.cache import Cache, CachedBackend, CachedChecker
+from autoformal.checking.models import CheckResult
+from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
+from autoformal.config import FormalizerConfig
+from autoformal.errors import AutoformalError
+from autoformal.llm.base import LLMBackend
+from autoformal.llm.models import GenerationRequest
+from autoformal.prompts import build_formalization_messages
+from autoformal.ranking import Ranker
+from autoformal.results import FormalizationResult, RankedCandidate
+from autoformal.scoring import (
+    BackTranslationScorer,
+    ConsistencyScorer,
+    ElaborationScorer,
+    Score,
+    Scorer,
+    ScoringCandidate,
+    SelfConsistencyScorer,
+    cluster_sizes,
+)
+from autoformal.syntax import SafetyVerdict, check_safe, extract_statements
+
+if TYPE_CHECKING:
+    from autoformal.corpus.models import Declaration, Example
+    from autoformal.retrieval.base import Retriever
+    from autoformal.retrieval.embedder import Embedder
+
+#: Separates trusted context from the candidate in the text sent to Lean.
+CONTEXT_SEPARATOR = "\n\n"
+
+
+class TrustedContextGate:
+    """The safety gate for statements preceded by *trusted* context (declarations our own code generated,
+    e.g. `opaque` stand-ins for Python functions). Registered contexts are stripped before `check_safe`
+    judges the candidate; everything else goes through `check_safe` unchanged, so model output can never
+    smuggle a command in."""
+
+    def __init__(self) -> None:
+        self._contexts: set[str] = set()
+        self._lock = threading.Lock()
+
+    def register(self, context: str) -> None:
+        with self._lock:
+            self._contexts.add(context)
+
+    def __call__(self, text: str) -> SafetyVerdict:
+        with self._lock:
+            contexts = sorted(self._contexts, key=len, reverse=True)
+        for context in contexts:
+            prefix = context + CONTEXT_SEPARATOR
+            if text.startswith(prefix):
+                return check_safe(text[len(prefix) :])
+        return check_safe(text)
+
+
+def lean_environment_id(config: FormalizerConfig) -> str:
+    """What a Lean verdict depends on besides header and statement: the checker kind, the project and its
+    toolchain (so the cache never mixes Mathlib versions)."""
+    checker = config.checker
+    if checker.kind == "kimina":
+        return f"kimina:{checker.url}"
+    project = checker.project_dir
+    toolchain = ""
+    if project is not None:
+        file = Path(project) / "lean-toolchain"
+        toolchain = file.read_text(encoding="utf-8").strip() if file.is_file() else ""
+    return f"repl:{project}:{toolchain}:{checker.temp_mathlib_version}"
+
+
+class Formalizer:
+    """Informal statement → `FormalizationResult` (ranked candidates with scores, Lean verdicts, timings).
+
+    >>> with Formalizer(FormalizerConfig(lean=False)) as f:                          # doctest: +SKIP
+    ...     print(f.formalize("The sum of two even integers is even.").best.statement)
+
+    Components default from `config`; pass instances to share or replace them (tests pass stand-ins).
+    Pass `checker=None` with `config.lean=False` to skip Lean: results then say `lean_checked=False`.
+    """
+
+    def __init__(
+        self,
+        config: FormalizerConfig | None = None,
+        *,
+        backend: LLMBackend | None = None,
+        checker: LeanChecker | None = None,
+        retriever: Retriever[Declaration] | None = None,
+        example_retriever: Retriever[Example] | None = None,
+        scorers: Sequence[Scorer] | None = None,
+        cache: Cache | None = None,
+        embedder: Embedder | None = None,
+        safety_gate: TrustedContextGate | None = None,
+    ) -> None:
+        self.config = config or FormalizerConfig()
+        cfg = self.config
+        self.safety_gate = safety_gate or TrustedContextGate()
+        self._owned_cache = cache is None and cfg.cache
+        self.cache = cache if cache is not None else (Cache(cfg.cache_path) if cfg.cache else None)
+        if backend is None:
+            from autoformal.llm.factory import build_backend
+
+            backend = build_backend(cfg.backend)
+        self.raw_backend = backend
+        self.backend: LLMBackend = CachedBackend(backend, self.cache) if self.cache is not None else backend
+        if checker is None and cfg.lean:
+            from autoformal.checking.factory import build_checker
+
+            checker = build_checker(cfg.checker, safety_gate=self.safety_gate)
+        self.raw_checker = checker if cfg.lean else None
+        self.checker: LeanChecker | None = self.raw_checker
+        if self.checker is not None and self.cache is not None:
+            self.checker = CachedChecker(self.checker, self.cache, environment=lean_environment_id(cfg))
+        self._embedder = embedder
+        self._retriever = retriever
+        self._example_retriever = example_retriever
+        self._retrievers_ready = retriever is not None and (example_retriever is not None or cfg.examples == 0)
+        self._setup_lock = threading.Lock()
+        self.ranker = Ranker(cfg.ranker)
+        self.backtranslator: BackTranslationScorer | None = None
+        if scorers is None:
+            scorers = [ConsistencyScorer(), SelfConsistencyScorer()]
+            if cfg.backtranslation:
+                self.backtranslator = BackTranslationScorer(
+                    self.backend, embedder, max_tokens=cfg.backtranslation_max_tokens
+                )
+                scorers.append(self.backtranslator)
+            if self.checker is not None:
+                scorers.append(ElaborationScorer())
+        else:
+            self.backtranslator = next((s for s in scorers if isinstance(s, BackTranslationScorer)), None)
+        self.scorers = list(scorers)
+
+    # -- components built on first use (they load models) --------------------------------------------------
+
+    @property
+    def lean_checked(self) -> bool:
+        return self.checker is not None
+
+    def embedder(self) -> Embedder:
+        """The sentence encoder shared by example retrieval and back-translation scoring."""
+        with self._setup_lock:
+            if self._embedder is None:
+                if self.backtranslator is not None and self.backtranslator._embedder is not None:
+                    self._embedder = self.backtranslator._embedder
+                else:
+                    from autoformal.retrieval.embedder import Embedder
+
+                    self._embedder = Embedder(self.config.embedder)
+            if self.backtranslator is not None and self.backtranslator._embedder is None:
+                self.backtranslator._embedder = self._embedder
+            return self._embedder
+
+    def _setup_retrievers(self) -> None:
+        if self._retrievers_ready:
+            return
+        cfg = self.config
+        embedder = self.embedder() if (cfg.examples or cfg.retrieval != "off") else None
+        with self._setup_lock:
+            if self._retrievers_ready:
+                return
+            from autoformal.retrieval.config import build_example_retriever, build_retriever
+
+            index_exists = (cfg.retrieval_config.index_dir / "manifest.json").is_file() or (
+                cfg.retrieval_config.index_dir.is_dir() and any(cfg.retrieval_config.index_dir.iterdir())
+            )
+            if self._retriever is None and (cfg.retrieval == "on" or (cfg.retrieval == "auto" and index_exists)):
+                self._retriever = build_retriever(cfg.retrieval_config, embedder=embedder)
+            if self._example_retriever is None and cfg.examples:
+                self._example_retriever = build_example_retriever(cfg.retrieval_config, embedder=embedder)
+            self._retrievers_ready = True
+
+    def warm_up(self) -> None:
+        """Load the embedder and retrievers now (they load on first use otherwise)."""
+        self._setup_retrievers()
+        if self.backtranslator is not None:
+            self.embedder()
+
+    # -- one input -------------------------------------------------------------------------------------------
+
+    async def aformalize(
+        self, text: str, *, header: str | None = None, context: str | None = None
+    ) -> FormalizationResult:
+        """Formalize one input. `context`: trusted Lean declarations from *our* code, shown to the model and
+        placed before each candidate when checking (never taken from model output)."""
+        cfg = self.config
+        timings: dict[str, float] = {}
+        errors: list[str] = []
+        header = header if header is not None else cfg.header
+        start = time.perf_counter()
+
+        declarations, examples = await asyncio.to_thread(self._retrieve, text)
+        timings["retrieve"] = time.perf_counter() - start
+
+        mark = time.perf_counter()
+        prompt_input = text if not context else f"{text}\n\nThese Lean declarations are in scope:\n{context}"
+        messages = build_formalization_messages(prompt_input, declarations, examples, cfg.prompt_budget)
+        request = GenerationRequest(
+            messages=messages,
+            n=cfg.samples,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed,
+            reasoning_effort=cfg.reasoning_effort,
+        )
+        generation = (await self.backend.agenerate([request]))[0]
+        timings["generate"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        candidates, counts = await asyncio.to_thread(self._extract_and_parse, [c.text for c in generation.completions])
+        truncated = sum(1 for c in generation.completions if c.finish_reason == "length")
+        if truncated:
+            errors.append(f"{truncated} of {len(generation.completions)} samples hit max_tokens={cfg.max_tokens}")
+        timings["extract_parse"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        safe = [c for c in candidates if c.document is not None and check_safe(c.statement).ok]
+        counts["safe"] = len(safe)
+        if self.checker is not None and safe:
+            if context:
+                self.safety_gate.register(context)
+            sent = [f"{context}{CONTEXT_SEPARATOR}{c.statement}" if context else c.statement for c in safe]
+            verdicts = await self.checker.check(sent, header)
+            safe = [c.model_copy(update={"lean": v}) for c, v in zip(safe, verdicts, strict=True)]
+            counts["elaborated"] = sum(1 for c in safe if c.lean is not None and c.lean.ok)
+            if not counts["elaborated"]:
+                errors.append(f"none of the {len(safe)} safe candidates elaborated; first: {_first_error(safe)}")
+        else:
+            counts["elaborated"] = 0
+        timings["lean"] = time.perf_counter() - mark
+
+        kept = [c for c in safe if self.ranker.keep(c.lean.ok if c.lean is not None else None)]
+
+        mark = time.perf_counter()
+        if self.backtranslator is not None and kept:
+            kept = await self._back_translate(kept)
+        timings["backtranslate"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        ranked = await self._score_and_rank(text, kept)
+        counts["ranked"] = len(ranked)
+        timings["score"] = time.perf_counter() - mark
+        timings["total"] = time.perf_counter() - start
+        return FormalizationResult(
+            input=text,
+            candidates=ranked,
+            stage_counts=counts,
+            timings=timings,
+            lean_checked=self.lean_checked,
+            errors=errors,
+            model=generation.model,
+        )
+
+    def _retrieve(self, text: str) -> tuple[list[Declaration], list[Example]]:
+        self._setup_retrievers()
+        declarations = (
+            [h.item for h in self._retriever.search(text, self.config.retrieval_config.k)]
+            if self._retriever is not None
+            else []
+        )
+        examples = (
+            [h.item for h in self._example_retriever.search(text, self.config.examples)]
+            if self._example_retriever is not None and self.config.examples
+            else []
+        )
+        return declarations, examples
+
+    @staticmethod
+    def _extract_and_parse(outputs: list[str]) -> tuple[list[ScoringCandidate], dict[str, int]]:
+        """Distinct statements across the samples (with how many samples produced each), parsed."""
+        multiplicity: dict[str, int] = {}
+        for output in outputs:
+            for statement in extract_statements(output):
+                multiplicity[statement] = multiplicity.get(statement, 0) + 1
+        candidates = [ScoringCandidate.from_statement(s, multiplicity=m) for s, m in multiplicity.items()]
+        counts = {
+            "generated": len(outputs),
+            "extracted": len(candidates),
+            "parsed": sum(1 for c in candidates if c.document is not None),
+        }
+        return candidates, counts
+
+    async def _back_translate(self, candidates: list[ScoringCandidate]) -> list[ScoringCandidate]:
+        """One translation per canonical-form cluster (its members say the same thing)."""
+        assert self.backtranslator is not None
+        representatives: dict[str, int] = {}
+        for i, c in enumerate(candidates):
+            representatives.setdefault(c.canonical_form or c.statement, i)
+        order = list(representatives.values())
+        translations = await self.backtranslator.translate([candidates[i].statement for i in order])
+        by_cluster = {
+            candidates[i].canonical_form or candidates[i].statement: t for i, t in zip(order, translations, strict=True)
+        }
+        return [
+            c.model_copy(update={"back_translation": by_cluster[c.canonical_form or c.statement]})
+            for c in candidates
+        ]
+
+    async def _score_and_rank(self, text: str, candidates: list[ScoringCandidate]) -> list[RankedCandidate]:
+        if not candidates:
+            return []
+        if self.backtranslator is not None:
+            await asyncio.to_thread(self.embedder)
+        per_scorer: dict[str, list[Score]] = {}
+        for scorer in self.scorers:
+            per_scorer[scorer.name] = await scorer.score(text, candidates)
+        sizes = cluster_sizes(candidates)
+        scores = [{name: s[i].value for name, s in per_scorer.items()} for i in range(len(candidates))]
+        combined = [self.ranker.combine(s) for s in scores]
+        ranked = []
+        for rank, i in enumerate(self.ranker.order(combined, sizes), start=1):
+            c = candidates[i]
+            ranked.append(
+                RankedCandidate(
+                    rank=rank,
+                    statement=c.statement,
+                    canonical_form=c.canonical_form,
+                    score=combined[i],
+                    scores=scores[i],
+                    explanations={name: s[i].explanation for name, s in per_scorer.items()},
+                    lean=c.lean,
+                    back_translation=c.back_translation,
+                    cluster_size=sizes[i],
+                )
+            )
+        return ranked
+
+    def formalize(self, text: str, *, header: str | None = None, context: str | None = None) -> FormalizationResult:
+        """Sync `aformalize` (also callable from a notebook's running loop)."""
+        return run_coroutine_sync(lambda: self.aformalize(text, header=header, context=context))
+
+    # -- many inputs -----------------------------------------------------------------------------------------
+
+    async def aformalize_many(
+        self,
+        texts: Sequence[str],
+        *,
+        headers: Sequence[str | None] | None = None,
+        contexts: Sequence[str | None] | None = None,
+    ) -> AsyncIterator[tuple[int, FormalizationResult]]:
+        """Yield `(index, result)` as inputs finish, `config.concurrency` inputs in flight. An input whose
+        LLM call or check fails yields a result with the error in `errors` instead of stopping the batch."""
+        if headers is not None and len(headers) != len(texts):
+            raise ValueError(f"{len(headers)} headers for {len(texts)} texts")
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
+        await asyncio.to_thread(self._setup_retrievers)
+        queue: asyncio.Queue[tuple[int, FormalizationResult]] = asyncio.Queue()
+        next_index = iter(range(len(texts)))
+
+        async def worker() -> None:
+            for i in next_index:
+                try:
+                    result = await self.aformalize(
+                        texts[i],
+                        header=headers[i] if headers is not None else None,
+                        context=contexts[i] if contexts is not None else None,
+                    )
+                except AutoformalError as exc:
+                    result = FormalizationResult(
+                        input=texts[i], lean_checked=self.lean_checked, errors=[f"{type(exc).__name__}: {exc}"]
+                    )
+                await queue.put((i, result))
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.config.concurrency, len(texts)))]
+        try:
+            for _ in range(len(texts)):
+                item = await queue.get()
+                yield item
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def formalize_many(
+        self,
+        texts: Sequence[str],
+        *,
+        headers: Sequence[str | None] | None = None,
+        contexts: Sequence[str | None] | None = None,
+        progress: bool = False,
+    ) -> list[FormalizationResult]:
+        """Results in input order; `progress` shows a rich progress bar."""
+
+        async def collect() -> list[FormalizationResult]:
+            out: list[FormalizationResult | None] = [None] * len(texts)
+            if progress:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+                columns = (TextColumn("formalizing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+                with Progress(*columns) as bar:
+                    task = bar.add_task("formalizing", total=len(texts))
+                    async for i, result in self.aformalize_many(texts, headers=headers, contexts=contexts):
+                        out[i] = result
+                        bar.advance(task)
+            else:
+                async for i, result in self.aformalize_many(texts, headers=headers, contexts=contexts):
+                    out[i] = result
+            return [r for r in out if r is not None]
+
+        return run_coroutine_sync(collect)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+        if self.checker is not None:
+            await self.checker.aclose()
+        if self.cache is not None and self._owned_cache:
+            self.cache.close()
+
+    def close(self) -> None:
+        self.backend.close()
+        if self.checker is not None:
+            self.checker.close()
+        if self.cache is not None and self._owned_cache:
+            self.cache.close()
+
+    def __enter__(self) -> Formalizer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Formalizer:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+def _first_error(candidates: Sequence[ScoringCandidate]) -> str:
+    for c in candidates:
+        lean: CheckResult | None = c.lean
+        if lean is not None and not lean.ok:
+            text = next((m.text for m in lean.messages if m.is_error), None) or lean.detail or lean.status.value
+            return text.splitlines()[0][:200] if text else lean.status.value
+    return "no Lean verdict"

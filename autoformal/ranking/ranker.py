@@ -1,0 +1,54 @@
+"""`Ranker`: a weighted mean of the scorers' scores, with elaboration as a hard filter by default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Default weights per scorer name. Chosen from `autoformal eval` measurements on held-out labelled data
+#: (see benchmarks/scorer_quality.py); scorers absent from a candidate's scores are left out of the mean.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "consistency": 1.0,
+    "self_consistency": 1.0,
+    "back_translation": 1.0,
+    "elaboration": 1.0,
+}
+
+
+class RankerConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    elaboration: Literal["filter", "score"] = Field(
+        default="filter",
+        description="filter: candidates Lean rejected are dropped (when Lean checked them); "
+        "score: they stay, and `elaboration` is one weighted score among the others.",
+    )
+
+
+class Ranker:
+    """Orders candidates by combined score (ties: larger canonical-form cluster, then generation order)."""
+
+    def __init__(self, config: RankerConfig | None = None) -> None:
+        self.config = config or RankerConfig()
+        if any(w < 0 for w in self.config.weights.values()):
+            raise ValueError("ranker weights must be non-negative")
+
+    def combine(self, scores: Mapping[str, float]) -> float:
+        """Weighted mean over the scores that have a positive weight; 0 when none has."""
+        weights = self.config.weights
+        if self.config.elaboration == "filter":
+            weights = {k: v for k, v in weights.items() if k != "elaboration"}
+        used = [(weights[name], value) for name, value in scores.items() if weights.get(name, 0.0) > 0]
+        total = sum(w for w, _ in used)
+        return min(max(sum(w * v for w, v in used) / total, 0.0), 1.0) if total else 0.0
+
+    def keep(self, elaborated: bool | None) -> bool:
+        """Whether a candidate survives the elaboration filter (`None`: not checked, always kept)."""
+        return self.config.elaboration != "filter" or elaborated is not False
+
+    def order(self, combined: Sequence[float], cluster_sizes: Sequence[int]) -> list[int]:
+        """Indices best first."""
+        return sorted(range(len(combined)), key=lambda i: (-combined[i], -cluster_sizes[i], i))

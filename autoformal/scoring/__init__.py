@@ -1,0 +1,40 @@
+"""Scorers: each judges how faithful a candidate is to the informal input, as a score in [0, 1] with an
+explanation. One protocol (`Scorer`); deterministic checks need no model, back-translation needs an LLM and
+an embedder, elaboration needs Lean, self-consistency needs several samples."""
+
+from autoformal.scoring.backtranslation import BackTranslationScorer
+from autoformal.scoring.base import PerCandidateScorer, Score, Scorer, ScoringCandidate, ScoringError
+from autoformal.scoring.consistency import (
+    DEFAULT_CHECKS,
+    AnswerCheck,
+    Check,
+    CheckScorer,
+    ConsistencyScorer,
+    DomainsCheck,
+    NumbersCheck,
+    QuantifiersCheck,
+    RelationsCheck,
+)
+from autoformal.scoring.elaboration import ElaborationScorer
+from autoformal.scoring.self_consistency import SelfConsistencyScorer, cluster_sizes
+
+__all__ = [
+    "DEFAULT_CHECKS",
+    "AnswerCheck",
+    "BackTranslationScorer",
+    "Check",
+    "CheckScorer",
+    "ConsistencyScorer",
+    "DomainsCheck",
+    "ElaborationScorer",
+    "NumbersCheck",
+    "PerCandidateScorer",
+    "QuantifiersCheck",
+    "RelationsCheck",
+    "Score",
+    "Scorer",
+    "ScoringCandidate",
+    "ScoringError",
+    "SelfConsistencyScorer",
+    "cluster_sizes",
+]

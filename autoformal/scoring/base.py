@@ -1,0 +1,76 @@
+"""The `Scorer` protocol and what scorers read (`ScoringCandidate`) and return (`Score`).
+
+A scorer sees all candidates of one input at once, because some scores are relative (self-consistency
+clusters the candidates); scorers that judge one candidate at a time derive from `PerCandidateScorer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+
+from autoformal.checking.models import CheckResult
+from autoformal.errors import AutoformalError
+from autoformal.syntax import Document, parse_document
+
+
+class ScoringError(AutoformalError):
+    """A scorer cannot run (missing model, endpoint, ...)."""
+
+
+class Score(BaseModel):
+    """One scorer's verdict on one candidate: `value` in [0, 1] (1 = looks faithful) and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float = Field(ge=0.0, le=1.0)
+    explanation: str
+
+
+class ScoringCandidate(BaseModel):
+    """A candidate as the scorers see it. `document` is None when the statement does not parse."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    statement: str
+    document: SkipValidation[Document | None] = None
+    canonical_form: str | None = None
+    lean: CheckResult | None = None
+    back_translation: str | None = None
+    multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
+
+    @classmethod
+    def from_statement(cls, statement: str, **fields: object) -> ScoringCandidate:
+        """Parse `statement` (and canonicalise it) when the grammar accepts it; keep it unparsed otherwise."""
+        from autoformal.syntax import canonical_form
+
+        try:
+            document = parse_document(statement)
+            canonical = canonical_form(document)
+        except AutoformalError:
+            document, canonical = None, None
+        return cls(statement=statement, document=document, canonical_form=canonical, **fields)  # type: ignore[arg-type]
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Scores every candidate of one informal input: one `Score` per candidate, in order."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def score(self, informal: str, candidates: Sequence[ScoringCandidate]) -> list[Score]: ...
+
+
+class PerCandidateScorer:
+    """Base for deterministic scorers that judge each candidate on its own (`score_one`)."""
+
+    name = "per_candidate"
+
+    def score_one(self, informal: str, candidate: ScoringCandidate) -> Score:
+        raise NotImplementedError
+
+    async def score(self, informal: str, candidates: Sequence[ScoringCandidate]) -> list[Score]:
+        return [self.score_one(informal, candidate) for candidate in candidates]
