@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autoformal import check_safe
 from autoformal.checking import ReplChecker, ReplCheckerConfig, find_lake, validate_header
 from autoformal.testing.standin_repl import install_standin
 
@@ -80,9 +81,16 @@ def main() -> None:
         print(f"backend: {backend}; {args.n} statements, {args.workers} workers; load {os.getloadavg()}")
         load_before = os.getloadavg()[0]
 
+        # The safety gate runs before Lean whichever way Lean is driven, so time it on its own and give the
+        # pool its precomputed verdicts: (a) and (b) then compare only the ways of running Lean.
+        started = time.perf_counter()
+        verdicts = {s: check_safe(s) for s in statements}
+        gate_s = time.perf_counter() - started
+        assert all(v.ok for v in verdicts.values()), "benchmark statements must pass the gate"
+
         # (a) warm pool: start + header once per worker, then the batch.
         started = time.perf_counter()
-        with ReplChecker(config) as checker:
+        with ReplChecker(config, safety_gate=verdicts.__getitem__) as checker:
             asyncio.run(checker.warm_up(header))
             warm_done = time.perf_counter()
             results = checker.check_sync(statements, header)
@@ -113,6 +121,7 @@ def main() -> None:
     print(f"(b) fresh process: {fresh_rate:8.1f} statements/s")
     ratio, steady_ratio = pool_rate / fresh_rate, pool_steady_rate / fresh_rate
     print(f"ratio (a)/(b): {ratio:.1f}x incl. start-up, {steady_ratio:.1f}x steady")
+    print(f"safety gate (not in (a) or (b)): {args.n / gate_s:8.1f} statements/s")
     if backend == "standin":
         print("NOTE: stand-in REPL, not Lean: this measures the pool's own overhead against process start-up.")
     summary = {
@@ -126,6 +135,7 @@ def main() -> None:
         "fresh_process_statements_per_s": round(fresh_rate, 2),
         "ratio_pool_vs_fresh": round(ratio, 2),
         "ratio_steady_vs_fresh": round(steady_ratio, 2),
+        "gate_statements_per_s": round(args.n / gate_s, 2),
         "verdicts_agree": pool_verdicts == fresh_verdicts,
         "n_ok": sum(pool_verdicts),
         "cpu_count": os.cpu_count(),

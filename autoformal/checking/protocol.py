@@ -66,10 +66,12 @@ class BaseChecker(ABC):
     async def check(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         header = validate_header(header)
         gate = self._safety_gate
+        # The gate parses every statement (milliseconds each); off the event loop, so a pipeline's other
+        # coroutines (LLM requests) keep running meanwhile.
+        verdicts = await asyncio.to_thread(lambda: [gate(s) for s in statements])
         results: list[CheckResult | None] = [None] * len(statements)
         safe_indices: list[int] = []
-        for i, statement in enumerate(statements):
-            verdict = gate(statement)
+        for i, (statement, verdict) in enumerate(zip(statements, verdicts, strict=True)):
             if verdict.ok:
                 safe_indices.append(i)
             else:
