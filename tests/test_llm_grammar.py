@@ -30,6 +30,8 @@ REJECTED = [
     "theorem t : True\nfoo := by sorry",  # unindented continuation line
     "def a := 1\ndef b := 2\ndef c := 3\ndef d := 4\ntheorem t : True := by sorry",  # > 3 helpers
     "Sure! Here is the formalization:",
+    "theorem t :\tTrue := by sorry",  # Lean rejects tabs
+    "theorem t : True \x00:= by sorry",
 ]
 
 

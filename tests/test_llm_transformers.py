@@ -102,9 +102,9 @@ async def test_async_batch(backend: TransformersBackend) -> None:
     await backend.aclose()
 
 
-def test_grammar_is_refused_with_advice(backend: TransformersBackend) -> None:
-    with pytest.raises(LLMRequestError, match="grammar"):
-        backend.generate([_request(grammar='start: "x"')])
+def test_invalid_grammar_is_reported(byte_level_backend: TransformersBackend) -> None:
+    with pytest.raises(LLMRequestError, match="grammar does not compile"):
+        byte_level_backend.generate([_request(grammar="root ::= (unclosed")])
 
 
 def test_prompt_budget_uses_the_backend_tokenizer(backend: TransformersBackend) -> None:
@@ -127,3 +127,83 @@ def test_build_backend_loads_a_saved_model_directory(tmp_path) -> None:
     [result] = loaded.generate([_request(n=2, max_tokens=5, seed=7)])
     [expected] = tiny.generate([_request(n=2, max_tokens=5, seed=7)])
     assert [c.text for c in result.completions] == [c.text for c in expected.completions]
+
+
+# --- grammar-constrained decoding (llguidance needs a byte-level tokenizer, so a BPE one is trained here) ---
+
+STATEMENTS = [
+    "theorem foo (n : ℕ) : n + 0 = n := by sorry",
+    "lemma bar {α : Type} [Group α] (a : α) : a * 1 = a := by sorry",
+    "def f (x : ℝ) : ℝ := x ^ 2",
+]
+
+
+@pytest.fixture(scope="module")
+def byte_level_backend() -> TransformersBackend:
+    pytest.importorskip("llguidance")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<eos>"]
+    )
+    core.train_from_iterator(STATEMENTS * 3, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<eos>", pad_token="<eos>")
+    torch.manual_seed(1)
+    eos = tokenizer.eos_token_id
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=512,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
+    return TransformersBackend(GPT2LMHeadModel(config), tokenizer, model_name="tiny-bpe", use_chat_template=False)
+
+
+def test_fixed_string_grammar_forces_the_output(byte_level_backend: TransformersBackend) -> None:
+    target = "theorem t : True := by sorry"
+    [result] = byte_level_backend.generate([_request(n=3, max_tokens=64, seed=2, grammar=f'root ::= "{target}"')])
+    for completion in result.completions:
+        assert completion.text == target
+        assert completion.finish_reason == "stop"
+        assert completion.logprob is not None and math.isfinite(completion.logprob)
+
+
+def test_generation_grammar_constrains_a_random_model(byte_level_backend: TransformersBackend) -> None:
+    """A random model emits bytes at random; under the generation grammar every sample is a valid prefix of
+    an answer (complete answers when it stops)."""
+    import llguidance
+    import llguidance.hf
+
+    from autoformal.llm.grammar import generation_grammar
+
+    grammar = generation_grammar()
+    unconstrained = byte_level_backend.generate([_request(n=4, max_tokens=24, seed=3)])[0].completions
+    constrained = byte_level_backend.generate([_request(n=4, max_tokens=24, seed=3, grammar=grammar)])[0].completions
+
+    tokenizer = byte_level_backend.tokenizer
+    compiled = llguidance.grammar_from("grammar", grammar)
+    ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer)
+
+    def prefix_state(text: str) -> tuple[bool, bool]:
+        matcher = llguidance.LLMatcher(ll_tokenizer, compiled, log_level=0)
+        ok = matcher.consume_tokens(tokenizer.encode(text, add_special_tokens=False)) and not matcher.is_error()
+        return ok, matcher.is_accepting()
+
+    heads = ("theorem ", "lemma ", "example", "def ", "abbrev ", "noncomputable ", "```lean")
+    for completion in constrained:
+        assert any(head.startswith(completion.text[:12]) or completion.text.startswith(head) for head in heads)
+        valid_prefix, complete = prefix_state(completion.text)
+        assert valid_prefix, completion.text
+        if completion.finish_reason == "stop":
+            assert complete, completion.text
+    assert not all(prefix_state(completion.text)[0] for completion in unconstrained), (
+        "without the grammar the random model should not produce valid prefixes"
+    )

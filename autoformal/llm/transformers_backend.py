@@ -1,7 +1,9 @@
 """`TransformersBackend`: a local Hugging Face causal LM sampled with `model.generate`.
 
 Meant for small models, CPU runs and tests; large provers belong behind vLLM. Each request is one `generate`
-call with `num_return_sequences=n` (the prompt is encoded once). `Completion.logprob` is the sum of the
+call with `num_return_sequences=n` (the prompt is encoded once). Grammars are enforced with llguidance (the
+engine behind vLLM's `guidance` structured-output backend, `pip install llguidance`), which masks each step's
+logits to the tokens the grammar allows. `Completion.logprob` is the sum of the
 sampled tokens' log-probabilities under the model's raw distribution (before temperature/top-p), like vLLM's
 default, so scores are comparable across sampling settings.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autoformal.llm.base import ThreadedSyncBackend
 from autoformal.llm.config import TransformersBackendConfig
@@ -85,12 +87,6 @@ class TransformersBackend(ThreadedSyncBackend):
     def _generate_one(self, request: GenerationRequest) -> GenerationResult:
         import torch
 
-        if request.grammar is not None:
-            raise LLMRequestError(
-                None,
-                "the transformers backend does not do grammar-constrained decoding; send grammar=None "
-                "(candidates are still filtered by the statement grammar afterwards) or use vLLM.",
-            )
         prompt = self.prompt_text(request.messages, request.reasoning_effort)
         encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.model.device)
         prompt_length = int(encoded["input_ids"].shape[1])
@@ -110,6 +106,9 @@ class TransformersBackend(ThreadedSyncBackend):
             options.update(temperature=request.temperature, top_p=request.top_p, top_k=0)
         if request.stop:
             options.update(stop_strings=list(request.stop), tokenizer=self.tokenizer)
+        if request.grammar is not None:
+            constraint = GrammarConstraint(self.tokenizer, request.grammar, rows=request.n, prompt_length=prompt_length)
+            options["logits_processor"] = [constraint]
         with self._lock, torch.inference_mode():
             if request.seed is not None:
                 torch.manual_seed(request.seed)
@@ -163,3 +162,50 @@ def _sampled_token_logprobs(logits: Sequence[torch.Tensor], generated: torch.Ten
     stacked = torch.stack(list(logits), dim=1).float()  # [rows, steps, vocab]
     log_probs = torch.log_softmax(stacked, dim=-1)
     return log_probs.gather(-1, generated[:, : stacked.shape[1]].unsqueeze(-1)).squeeze(-1)
+
+
+class GrammarConstraint:
+    """A `generate` logits processor that masks every row to the tokens its grammar matcher allows.
+
+    One llguidance matcher per returned sequence; each step feeds the row's previous token to its matcher, then
+    applies the matcher's allowed-token bitmask. Needs a tokenizer llguidance can map to bytes (byte-level BPE
+    or SentencePiece, i.e. real LLM tokenizers).
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, grammar: str, *, rows: int, prompt_length: int) -> None:
+        try:
+            import llguidance
+            import llguidance.hf
+            import llguidance.torch
+        except ImportError as error:
+            raise BackendUnavailableError(
+                "transformers (grammar-constrained)", "pip install llguidance", str(error)
+            ) from error
+        self._fill_bitmask = llguidance.torch.fill_next_token_bitmask
+        ll_tokenizer = llguidance.hf.from_tokenizer(cast(Any, tokenizer))
+        try:
+            compiled = llguidance.grammar_from("grammar", grammar)
+        except ValueError as error:  # GBNF that does not even convert
+            raise LLMRequestError(None, f"the grammar does not compile: {error}") from error
+        problem = llguidance.LLMatcher.validate_grammar(compiled, ll_tokenizer)
+        if problem:
+            raise LLMRequestError(None, f"the grammar does not compile: {problem}")
+        self.matchers = [llguidance.LLMatcher(ll_tokenizer, compiled, log_level=0) for _ in range(rows)]
+        self.prompt_length = prompt_length
+        self._bitmask = llguidance.torch.allocate_token_bitmask(rows, ll_tokenizer.vocab_size)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        for row, matcher in enumerate(self.matchers):
+            if input_ids.shape[1] > self.prompt_length and not matcher.is_stopped():
+                matcher.consume_token(int(input_ids[row, -1]))
+            self._fill_bitmask(matcher, self._bitmask, row)
+        # Unpack 32 allowed-token bits per int32 word. (llguidance's own helper goes through torch.compile,
+        # which needs a C compiler on CPU.) Ids beyond the tokenizer's vocabulary (model padding) stay masked.
+        bits = (self._bitmask.unsqueeze(-1) >> torch.arange(32, dtype=torch.int32)) & 1
+        allowed = bits.flatten(1).bool().to(scores.device)
+        width = min(allowed.shape[1], scores.shape[-1])
+        scores[:, :width] = scores[:, :width].masked_fill(~allowed[:, :width], float("-inf"))
+        scores[:, width:] = float("-inf")
+        return scores
