@@ -205,6 +205,11 @@ async def test_async_batches_with_different_headers_share_the_pool(standin: Stan
     assert [r.ok for r in b] == [False, True] * 3
 
 
+async def test_check_sync_works_inside_a_running_event_loop(standin: StandinInstall) -> None:
+    with make_checker(standin) as checker:  # e.g. called from a notebook cell
+        assert [r.ok for r in checker.check_sync([GOOD, TYPE_ERROR], HEADER)] == [True, False]
+
+
 # ------------------------------------------------------------------------------------------- faults
 
 
