@@ -11,6 +11,7 @@ for elaboration.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -194,12 +195,16 @@ def translate_statement(signature: str, namespace: str | None, renames: dict[str
     text = _IDENTIFIER.sub(rename, signature)
     text = re.sub(r"(?<=[*/] )1\b|\b1(?= [*/])", "0", text)
     text = re.sub(r"\(1 :", "(0 :", text)
-    text = re.sub(r"([\w')]+)⁻¹", r"-\1", text)
-    text = re.sub(r"([\w']+) \^ ([\w']+)", r"\2 • \1", text)
+    previous = None
+    while previous != text:  # `a⁻¹⁻¹` needs two passes
+        previous, text = text, re.sub(r"([\w')]+)⁻¹", r"-\1", text)
+    text = re.sub(r"([\w']+) \^ ([\w'.]+)", r"\2 • \1", text)
     return text.replace("∏", "∑").replace("*", "+").replace("/", "-")
 
 
-def _translate_doc(docstring: str) -> str:
+def _translate_doc(docstring: str, namespace: str | None, renames: dict[str, str]) -> str:
+    """Prose words through `_DOC_WORDS`; code between backticks like a statement."""
+
     def swap(match: re.Match[str]) -> str:
         word = match.group(0)
         new = _DOC_WORDS.get(word.lower())
@@ -207,7 +212,11 @@ def _translate_doc(docstring: str) -> str:
             return word
         return new[0].upper() + new[1:] if word[0].isupper() else new
 
-    return re.sub(r"[A-Za-z]+", swap, docstring)
+    pieces = docstring.split("`")
+    return "`".join(
+        translate_statement(piece, namespace, renames) if odd else re.sub(r"[A-Za-z]+", swap, piece)
+        for piece, odd in zip(pieces, itertools.cycle((False, True)), strict=False)
+    )
 
 
 def synthesize_additive_twins(declarations: Sequence[Declaration]) -> list[Declaration]:
@@ -221,7 +230,7 @@ def synthesize_additive_twins(declarations: Sequence[Declaration]) -> list[Decla
         spec = to_additive_spec(declaration)
         docstring = spec.docstring if spec and spec.docstring else declaration.docstring
         if docstring and not (spec and spec.docstring):
-            docstring = _translate_doc(docstring)
+            docstring = _translate_doc(docstring, declaration.namespace, renames)
         namespace = new_name.rpartition(".")[0] or None
         twins.append(
             declaration.model_copy(

@@ -48,8 +48,12 @@ def _pooling_mode(model_dir: Path) -> str:
         )
     pooling_dir = model_dir / modules[1]["path"]
     pooling = json.loads((pooling_dir / "config.json").read_text(encoding="utf-8"))
-    modes = [mode for key, mode in _SUPPORTED_POOLING.items() if pooling.get(key)]
-    others = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value]
+    if isinstance(pooling.get("pooling_mode"), str):  # sentence-transformers >= 6 writes one string
+        others = [pooling["pooling_mode"]]
+        modes = [mode for mode in others if mode in _SUPPORTED_POOLING.values()]
+    else:  # older releases: one boolean flag per mode
+        modes = [mode for key, mode in _SUPPORTED_POOLING.items() if pooling.get(key)]
+        others = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value]
     if len(modes) != 1 or len(others) != 1:
         raise ConfigurationError(
             f"the ONNX backend supports mean or CLS pooling, {pooling_dir} asks for {others}; "
