@@ -6,15 +6,16 @@ Two candidates for the same input that differ only in whitespace, comments, theo
 `: p → q`), binder predicates (`∀ x > 0, p` vs `∀ x, x > 0 → p`) and `>`/`≥` vs flipped `<`/`≤` get the
 same canonical form. Self-consistency scoring clusters candidates by it.
 
-The canonical form is the statement as one proposition: the answer preamble's definitions (renamed
-`answer₀`, …) then `∀ (x₀ : T) …, conclusion` with every bound variable renamed in binding order.
+The canonical form is itself a Lean document: the answer preamble's definitions (renamed `answer₀`, …), then
+`example : ∀ x₀ : T, …, conclusion := sorry` with every bound variable renamed in binding order. It parses
+back, and canonicalising it again gives the same text.
 """
 
 from __future__ import annotations
 
 from autoformal.syntax.model import Document, Statement, parse_document
 from autoformal.syntax.printer import pretty
-from autoformal.syntax.scope import bound_names
+from autoformal.syntax.scope import PRED_IN_SCOPE, bound_names
 from autoformal.syntax.terms import Bound, Term
 
 _FLIPPED = {">": "<", "≥": "≤", "⊇": "⊆", "⊃": "⊂"}
@@ -41,8 +42,8 @@ def canonical_form(statement: str | Statement | Document) -> str:
         parts.append(renamer.definition(decl, new_name))
         if decl.name is not None:
             renamer.globals[decl.name] = new_name
-    parts.append(renamer.proposition(theorem))
-    return "; ".join(parts)
+    parts.append(f"example : {renamer.proposition(theorem)} := sorry")
+    return "\n".join(parts)
 
 
 def canonical_term(term: Term) -> Term:
@@ -122,7 +123,7 @@ class _Renamer:
             return Term("ident", self._rename_ident(t.value, env))
         if t.binders:
             inner = dict(env)
-            binders = tuple(self._bound(b, inner) for b in t.binders)
+            binders = tuple(self._bound(b, inner, pred_in_scope=k in PRED_IN_SCOPE) for b in t.binders)
             return Term(k, t.value, tuple(self.term(a, inner) for a in t.args), binders)
         if k == "alt":
             inner = dict(env)
@@ -139,19 +140,17 @@ class _Renamer:
             return env[head] + dot + rest
         return self.globals.get(name, name)
 
-    def _bound(self, b: Bound, env: dict[str, str]) -> Bound:
+    def _bound(self, b: Bound, env: dict[str, str], *, pred_in_scope: bool) -> Bound:
         """Rename a binder's parts under ``env``, then extend ``env`` with its fresh names."""
         typ = self.term(b.type, env) if b.type is not None else None
         value = self.term(b.value, env) if b.value is not None else None
-        pred = (b.pred[0], self.term(b.pred[1], env)) if b.pred is not None else None
+        outer = dict(env)
+        for n in bound_names(b):
+            env[n] = self.fresh()
+        pred = (b.pred[0], self.term(b.pred[1], env if pred_in_scope else outer)) if b.pred is not None else None
         if b.pattern is not None:
-            for n in bound_names(b):
-                env[n] = self.fresh()
             return Bound("_", typ, b.kind, pred, self.term(b.pattern, env), value)
-        name = b.name
-        if name != "_":
-            env[name] = self.fresh()
-            name = env[name]
+        name = env[b.name] if b.name != "_" else "_"
         return Bound(name, typ, b.kind, pred, None, value)
 
 

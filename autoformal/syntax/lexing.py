@@ -7,6 +7,8 @@ original text.
 
 from __future__ import annotations
 
+import re
+
 
 def blank_comments(text: str) -> str:
     """Replace `-- …` line comments and (nested) `/- … -/` block comments, docstrings included, by spaces.
@@ -73,7 +75,7 @@ def _skip_block_comment(text: str, i: int) -> int:
     return n
 
 
-_LET_KEYWORDS = ("let ", "letI ", "have ", "haveI ")
+_LET = re.compile(r"(?<![\w.'])(?:let|letI|have|haveI)\s")
 
 
 def terminate_let_lines(text: str) -> str:
@@ -88,7 +90,7 @@ def terminate_let_lines(text: str) -> str:
     lines = text.split("\n")
     for i, line in enumerate(lines[:-1]):
         col = _let_column(line)
-        if col < 0 or line.rstrip().endswith(";"):
+        if col < 0 or ";" in line[col:]:
             continue
         depth = _bracket_delta(line[col:])
         last = i  # the last non-blank line of the binding
@@ -108,11 +110,11 @@ def terminate_let_lines(text: str) -> str:
 
 
 def _let_column(line: str) -> int:
-    stripped = line.lstrip()
-    for kw in _LET_KEYWORDS:
-        if stripped.startswith(kw):
-            return len(line) - len(stripped)
-    return -1
+    """Column of the last `let`/`have` on the line, or -1."""
+    last = -1
+    for m in _LET.finditer(line):
+        last = m.start()
+    return last
 
 
 _OPENERS = "([{⟨⦃⌊⌈⁅⟪"

@@ -39,6 +39,8 @@ _LEFT_OPERAND = {20: 25, 25: 30, 30: 35, 35: 40, 50: 50, 65: 65, 67: 70, 70: 70,
 LEADING = frozenset({"quant", "fun", "fun_match", "ite", "dite", "let", "have", "show", "match", "by"})
 # Big operators whose body is parsed at level 67 (the others, ⋃ ⋂ ⨆ ⨅ ∫, at 60, i.e. our 65).
 _BIGOPS_67 = frozenset({"∑", "∏", "∑'", "∏'", "⨁", "⨂"})
+# `↑x`, `√x`, `#s` may be application arguments but bind looser than `.1`, `⁻¹`, `[i]`: `↑x.1` is `↑(x.1)`.
+PREFIX_LEVEL = 105
 POSTFIX_LEVEL = 110
 ATOM_LEVEL = 120
 
@@ -85,8 +87,8 @@ def level_of(t: Term) -> int:
     if k == "unop":
         if t.value == "¬":
             return 40
-        if t.value in ("↑",) or t.value in _PREFIX_FNS:
-            return POSTFIX_LEVEL
+        if t.value == "↑" or t.value in _PREFIX_FNS:
+            return PREFIX_LEVEL
         return 75
     if k == "app":
         return 100
@@ -95,7 +97,7 @@ def level_of(t: Term) -> int:
     return ATOM_LEVEL
 
 
-_PREFIX_FNS = frozenset({"√", "∛", "⋃₀", "⋂₀"})
+_PREFIX_FNS = frozenset({"√", "∛", "⋃₀", "⋂₀", "#"})
 
 
 def pretty(t: Term) -> str:
@@ -238,8 +240,7 @@ class _Printer:
         return f"{op} {operand}"
 
     def _k_app(self, t: Term) -> str:
-        fn = self.term(t.args[0], POSTFIX_LEVEL)
-        return " ".join([fn, *(self.term(a, POSTFIX_LEVEL) for a in t.args[1:])])
+        return " ".join(self.term(a, PREFIX_LEVEL) for a in t.args)
 
     def _k_named_arg(self, t: Term) -> str:
         return f"({t.value} := {self.term(t.args[0], 0)})"
@@ -252,12 +253,16 @@ class _Printer:
     def _k_proj(self, t: Term) -> str:
         inner = t.args[0]
         # `x.foo` would lex as one dotted identifier: keep the projection visible.
-        operand = f"({self._raw(inner)})" if inner.kind in _ATOMIC_TOKENS else self.term(inner, POSTFIX_LEVEL)
-        return f"{operand}.{t.value}"
+        return f"{self._suffixable(inner)}.{t.value}"
+
+    def _suffixable(self, t: Term) -> str:
+        """``t`` printed so that a directly attached `.field` or `[i]` applies to it."""
+        if t.kind in _ATOMIC_TOKENS or t.kind in _BAR_DELIMITED:
+            return f"({self._raw(t)})"
+        return self.term(t, POSTFIX_LEVEL)
 
     def _k_index(self, t: Term) -> str:
-        operand = self.term(t.args[0], POSTFIX_LEVEL)
-        return f"{operand}[{self._join(t.args[1:])}]{t.value}"
+        return f"{self._suffixable(t.args[0])}[{self._join(t.args[1:])}]{t.value}"
 
     def _k_iterate(self, t: Term) -> str:
         return f"{self.term(t.args[0], POSTFIX_LEVEL)}^[{self.term(t.args[1], 0)}]"
@@ -309,17 +314,18 @@ class _Printer:
         x, typ = (self.term(a, 0) for a in t.args)
         return f"{{{x} : {typ}}}" if t.value == "implicit" else f"[{x} : {typ}]"
 
-    def _k_abs(self, t: Term) -> str:
+    def _bar_delimited(self, t: Term, bar: str) -> str:
         inner = self.term(t.args[0], 0)
-        if inner.startswith("|"):
+        # a bar right inside the delimiters is ambiguous for the lexer (`‖|x|‖`): parenthesise it
+        if inner[:1] in "|‖" or inner[-1:] in "|‖":
             inner = f"({inner})"
-        return f"|{inner}|"
+        return f"{bar}{inner}{bar}"
+
+    def _k_abs(self, t: Term) -> str:
+        return self._bar_delimited(t, "|")
 
     def _k_norm(self, t: Term) -> str:
-        inner = self.term(t.args[0], 0)
-        if inner.startswith("‖"):
-            inner = f"({inner})"
-        return f"‖{inner}‖"
+        return self._bar_delimited(t, "‖")
 
     def _k_floor(self, t: Term) -> str:
         return f"⌊{self.term(t.args[0], 0)}⌋{t.value}"
@@ -396,3 +402,5 @@ class _Printer:
 
 
 _ATOMIC_TOKENS = frozenset({"ident", "num", "hole", "dot_ident", "explicit", "synth_hole"})
+# `|x|` and `‖x‖` end in a bar, after which `.f` / `[i]` do not attach (bars are ambiguous openers).
+_BAR_DELIMITED = frozenset({"abs", "norm"})

@@ -18,6 +18,11 @@ _BINDING_KINDS = frozenset(
 )
 
 
+# `∀ x ∈ s, p` is macro-expanded by Lean to `∀ x, x ∈ s → p`, so `s` is inside x's scope; for big operators
+# (`∑ x ∈ s, f x` is `Finset.sum s fun x ↦ f x`) and the rest, the predicate's right-hand side is outside.
+PRED_IN_SCOPE = frozenset({"quant", "setof"})
+
+
 def pattern_names(pattern: Term) -> list[str]:
     """Variables a destructuring pattern binds: every undotted identifier in it."""
     return [n.value for n in pattern.walk() if n.kind == "ident" and "." not in n.value]
@@ -46,11 +51,15 @@ def free_identifiers(binders: Iterable[Bound], terms: Iterable[Term | None]) -> 
     return list(found)
 
 
-def _binder_free(b: Bound, scope: set[str] | frozenset[str], found: dict[str, None]) -> None:
+def _binder_free(
+    b: Bound, scope: set[str] | frozenset[str], found: dict[str, None], *, pred_in_scope: bool = False
+) -> None:
     env = frozenset(scope)
-    for sub in (b.type, b.value, b.pred[1] if b.pred else None):
+    for sub in (b.type, b.value):
         if sub is not None:
             _free(sub, env, found)
+    if b.pred is not None:
+        _free(b.pred[1], env | set(bound_names(b)) if pred_in_scope else env, found)
 
 
 def _free(t: Term, scope: frozenset[str], found: dict[str, None]) -> None:
@@ -63,7 +72,7 @@ def _free(t: Term, scope: frozenset[str], found: dict[str, None]) -> None:
         inner = set(scope)
         for b in t.binders:
             # a binder's own type/value/predicate is outside its scope (`let x := x + 1` uses an outer x)
-            _binder_free(b, inner, found)
+            _binder_free(b, inner, found, pred_in_scope=k in PRED_IN_SCOPE)
             inner.update(bound_names(b))
         env = frozenset(inner)
         for a in t.args:
