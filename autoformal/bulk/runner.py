@@ -1,0 +1,245 @@
+"""Bulk formalization: plan (read, validate, shard, limit, resume) then run problems concurrently through a
+`Formalizer`, appending one line per finished problem (see `autoformal.bulk.output` for the guarantees).
+
+Failures are sorted by what resuming can do about them:
+
+- *fatal* (no endpoint, unknown model, no Lean, a missing optional backend): every other problem would fail
+  the same way, so the run stops; fix the setting and rerun with `--resume`.
+- *per-problem* (an unsafe or non-elaborating header, a prompt too long for the model): retrying cannot help,
+  so the problem's line is written with the error and resume skips it.
+- anything else (timeouts, server errors after the backend's retries, a crashed Lean worker): nothing is
+  written, so `--resume` retries exactly those problems. Too many in a row stop the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
+from autoformal.bulk.output import JsonlAppender, Recovery
+from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, UnsafeHeaderError
+from autoformal.errors import ConfigurationError
+from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
+from autoformal.results import STAGES, FormalizationResult
+
+FATAL_ERRORS = (ConfigurationError, ServerUnreachableError, LeanNotFoundError)
+_PER_PROBLEM = (UnsafeHeaderError, HeaderElaborationError, ContextLengthExceededError)
+
+
+class Formalizes(Protocol):
+    """What bulk needs from a `Formalizer`."""
+
+    async def aformalize(
+        self, text: str, *, header: str | None = None, context: str | None = None
+    ) -> FormalizationResult: ...
+
+
+class BulkOptions(BaseModel):
+    """Everything about a bulk run except the Formalizer's own configuration."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fields: InputFields = Field(default_factory=InputFields)
+    shard: Shard | None = None
+    limit: int | None = Field(default=None, ge=1, description="Only the first N problems (of this shard).")
+    resume: bool = False
+    overwrite: bool = False
+    concurrency: int = Field(default=16, ge=1, description="Problems in flight at once.")
+    fsync_interval_s: float = Field(default=1.0, ge=0.0)
+    max_consecutive_failures: int = Field(default=25, ge=1)
+
+
+class BulkPlan(BaseModel):
+    """What a run will do: the problems left, and why the others are not in that list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    valid: int
+    invalid: list[InvalidLine]
+    outside_shard: int
+    beyond_limit: int
+    already_done: int
+    todo: list[Problem]
+
+
+def plan_bulk(input_path: str | Path, options: BulkOptions, done_ids: frozenset[str] = frozenset()) -> BulkPlan:
+    """Select the problems to run: valid lines, in the shard, within the limit (counted in input order before
+    resume, so `--limit 100 --resume` finishes the same 100 problems), not already in the output."""
+    invalid: list[InvalidLine] = []
+    selected: list[Problem] = []
+    valid = outside = beyond = 0
+    for item in read_problems(input_path, options.fields):
+        if isinstance(item, InvalidLine):
+            invalid.append(item)
+            continue
+        valid += 1
+        if options.shard is not None and not options.shard.contains(item.id):
+            outside += 1
+        elif options.limit is not None and len(selected) >= options.limit:
+            beyond += 1
+        else:
+            selected.append(item)
+    todo = [p for p in selected if p.id not in done_ids]
+    return BulkPlan(
+        valid=valid,
+        invalid=invalid,
+        outside_shard=outside,
+        beyond_limit=beyond,
+        already_done=len(selected) - len(todo),
+        todo=todo,
+    )
+
+
+class BulkSummary(BaseModel):
+    """Totals over every record in the output file (earlier runs included) plus this run's own counts."""
+
+    records: int = 0
+    with_candidate: int = 0
+    lean_checked: int = 0
+    with_elaborating_candidate: int = 0
+    with_errors: int = 0
+    stage_totals: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+    problem_seconds: float = Field(default=0.0, description="Sum of per-problem wall times.")
+    # this run
+    written: int = 0
+    failed: int = 0
+    failures: list[str] = Field(default_factory=list, description="First few failures of this run (not written).")
+    wall_s: float = 0.0
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        candidates = record.get("candidates") or []
+        self.with_candidate += bool(candidates)
+        if record.get("lean_checked"):
+            self.lean_checked += 1
+            self.with_elaborating_candidate += any((c.get("lean") or {}).get("ok") for c in candidates)
+        self.with_errors += bool(record.get("errors"))
+        for stage, count in (record.get("stage_counts") or {}).items():
+            self.stage_totals[stage] = self.stage_totals.get(stage, 0) + int(count)
+        for stage, seconds in (record.get("timings") or {}).items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + float(seconds)
+        self.problem_seconds += float(record.get("elapsed_s") or 0.0)
+
+    @property
+    def survival(self) -> dict[str, float]:
+        """Fraction of generated candidates that survived each stage."""
+        generated = self.stage_totals.get("generated", 0)
+        return {stage: (count / generated if generated else 0.0) for stage, count in self.stage_totals.items()}
+
+    @property
+    def problems_per_s(self) -> float:
+        return self.written / self.wall_s if self.wall_s > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.model_dump(), "survival": self.survival, "problems_per_s": self.problems_per_s}
+
+
+@dataclass(frozen=True)
+class ProblemDone:
+    """A progress event: `record` was written, or `error` says why nothing was."""
+
+    problem: Problem
+    record: dict[str, Any] | None
+    error: str | None
+
+
+class BulkAborted(ConfigurationError):
+    """The run stopped early; the output holds every problem finished before (resume continues it)."""
+
+
+def open_output(output_path: str | Path, options: BulkOptions, summary: BulkSummary) -> tuple[JsonlAppender, Recovery]:
+    """Lock the output and make it consistent: resume (drop a torn tail, collect done ids into `summary`),
+    start over (`overwrite`), or refuse to touch a non-empty file without being told which."""
+    writer = JsonlAppender(output_path, fsync_interval_s=options.fsync_interval_s)
+    try:
+        if options.overwrite:
+            writer.discard()
+        elif writer.size and not options.resume:
+            raise BulkAborted(
+                f"{output_path} already has results; pass --resume to continue it (finished ids are skipped) "
+                "or --overwrite to start over"
+            )
+        recovery = writer.recover(summary.add_record)
+    except BaseException:
+        writer.close()
+        raise
+    return writer, recovery
+
+
+async def run_bulk(
+    problems: Sequence[Problem],
+    formalizer: Formalizes,
+    writer: JsonlAppender,
+    summary: BulkSummary,
+    *,
+    concurrency: int,
+    default_header: str | None = None,
+    max_consecutive_failures: int = 25,
+    on_done: Callable[[ProblemDone], None] | None = None,
+) -> BulkSummary:
+    """Formalize `problems` with at most `concurrency` in flight, appending each result as it completes.
+    Stops early (raising) on a fatal error or too many consecutive failures; in-flight problems are then
+    cancelled and never written."""
+    queue = iter(problems)
+    consecutive = 0
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal consecutive
+        for problem in queue:  # a shared iterator: each problem goes to exactly one worker
+            t0 = time.perf_counter()
+            try:
+                result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
+                record = {"id": problem.id, "elapsed_s": round(time.perf_counter() - t0, 4)}
+                record.update(result.model_dump(mode="json"))
+            except FATAL_ERRORS:
+                raise
+            except _PER_PROBLEM as exc:
+                record = _error_record(problem, exc, time.perf_counter() - t0)
+            except Exception as exc:
+                consecutive += 1
+                summary.failed += 1
+                message = f"{problem.id}: {type(exc).__name__}: {exc}"
+                if len(summary.failures) < 20:
+                    summary.failures.append(message)
+                if on_done is not None:
+                    on_done(ProblemDone(problem, None, message))
+                if consecutive >= max_consecutive_failures:
+                    raise BulkAborted(
+                        f"{consecutive} problems failed in a row (last: {message}); fix the cause and rerun "
+                        "with --resume (finished problems are kept)"
+                    ) from exc
+                continue
+            consecutive = 0
+            writer.append(record)
+            summary.written += 1
+            summary.add_record(record)
+            if on_done is not None:
+                on_done(ProblemDone(problem, record, None))
+
+    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(problems)) or 1)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        summary.wall_s = time.perf_counter() - started
+        writer.sync()
+    return summary
+
+
+def _error_record(problem: Problem, exc: Exception, elapsed: float) -> dict[str, Any]:
+    result = FormalizationResult(
+        input=problem.text, lean_checked=False, errors=[f"{type(exc).__name__}: {exc}"], stage_counts={}
+    )
+    return {"id": problem.id, "elapsed_s": round(elapsed, 4), **result.model_dump(mode="json")}
+

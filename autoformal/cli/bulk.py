@@ -1,0 +1,295 @@
+"""`autoformal bulk IN.jsonl -o OUT.jsonl`: formalize a problem set, resumably, one output line per problem."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoformal.cli.app import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autoformal.bulk import BulkOptions, BulkPlan, BulkSummary, JsonlAppender
+    from autoformal.pipeline import Formalizer
+
+_SHOWN_INVALID = 20
+
+# -- generation options (the same as `autoformal formalize`) -------------------------------------------------
+
+SamplesOption = Annotated[
+    int | None, typer.Option("--samples", "-k", min=1, help="Candidates sampled per input [default: 8].")
+]
+NoLeanOption = Annotated[bool, typer.Option("--no-lean", help="Skip Lean elaboration (results marked unchecked).")]
+BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", help="openai (OpenAI-compatible server, default), transformers or vllm."),
+]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model id (AUTOFORMAL_MODEL).")]
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (AUTOFORMAL_BASE_URL).")
+]
+
+
+def build_formalizer(
+    *, samples: int | None, no_lean: bool, backend: str | None, model: str | None, base_url: str | None
+) -> Formalizer:
+    """A `Formalizer` from `FormalizerConfig` (environment, autoformal.toml) with the command-line overrides."""
+    from autoformal.config import FormalizerConfig
+    from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
+    from autoformal.pipeline import Formalizer
+
+    base = FormalizerConfig()
+    overrides: dict[str, object] = {}
+    if samples is not None:
+        overrides["samples"] = samples
+    if no_lean:
+        overrides["lean"] = False
+    kind = backend or base.backend.kind
+    kinds = {"openai": OpenAIBackendConfig, "transformers": TransformersBackendConfig, "vllm": VLLMBackendConfig}
+    if kind not in kinds:
+        raise typer.BadParameter(f"unknown backend {kind!r}; choose one of {', '.join(kinds)}", param_hint="--backend")
+    if base_url is not None and kind != "openai":
+        raise typer.BadParameter("--base-url applies to --backend openai only", param_hint="--base-url")
+    if kind != base.backend.kind or model is not None or base_url is not None:
+        fields = {"model": model} if model is not None else {}
+        if base_url is not None:
+            fields["base_url"] = base_url
+        if kind == base.backend.kind:
+            overrides["backend"] = base.backend.model_copy(update=fields)
+        elif kind == "transformers" and model is None:
+            raise typer.BadParameter("--backend transformers needs --model (a hub id or directory)")
+        else:
+            overrides["backend"] = kinds[kind](**fields)
+    return Formalizer(base.model_copy(update=overrides) if overrides else base)
+
+
+@app.command()
+def bulk(
+    input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", exists=True, dir_okay=False, help="Problems.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Output JSONL (one line per problem).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue OUT: skip ids already in it.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty OUT first.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", metavar="I/N", help="Only shard I of N (0-based, stable by id).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count and estimate; call nothing.")] = False,
+    id_field: Annotated[str, typer.Option("--id-field", help="JSON field holding the id.")] = "id",
+    text_field: Annotated[
+        str | None,
+        typer.Option("--text-field", help="JSON field holding the statement [default: informal or a known name]."),
+    ] = None,
+    header_field: Annotated[
+        str, typer.Option("--header-field", help="Per-problem Lean header field, used when present.")
+    ] = "header",
+    header: Annotated[
+        Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Default Lean header file.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Problems in flight.")] = 16,
+    fsync_interval: Annotated[
+        float, typer.Option("--fsync-interval", min=0.0, help="Seconds between fsyncs (0: every line).")
+    ] = 1.0,
+    samples: SamplesOption = None,
+    no_lean: NoLeanOption = False,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume."""
+    from rich.console import Console
+
+    from autoformal.bulk import BulkOptions, BulkSummary, InputFields, Shard, open_output, plan_bulk
+    from autoformal.errors import AutoformalError
+
+    err = Console(stderr=True)
+    try:
+        options = BulkOptions(
+            fields=InputFields(id=id_field, text=text_field, header=header_field or None),
+            shard=Shard.parse(shard) if shard else None,
+            limit=limit,
+            resume=resume,
+            overwrite=overwrite,
+            concurrency=concurrency,
+            fsync_interval_s=fsync_interval,
+        )
+        if output is None and not dry_run:
+            raise typer.BadParameter("pass -o OUT.jsonl (or --dry-run to only count)")
+        if resume and overwrite:
+            raise typer.BadParameter("--resume and --overwrite contradict each other; pass one")
+        default_header = header.read_text(encoding="utf-8") if header is not None else None
+        summary = BulkSummary()
+        if dry_run:
+            done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
+            plan = plan_bulk(input_path, options, done)
+            _report_plan(err, plan, input_path)
+            estimate = _estimate(plan, summary, concurrency, samples)
+            if as_json:
+                typer.echo(json.dumps(estimate))
+            return
+        assert output is not None
+        writer, recovery = open_output(output, options, summary)
+        with writer:
+            if recovery.torn_tail_bytes:
+                err.print(f"[yellow]dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}[/]")
+            plan = plan_bulk(input_path, options, recovery.done_ids)
+            _report_plan(err, plan, input_path)
+            if plan.todo:
+                formalizer = build_formalizer(
+                    samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url
+                )
+                try:
+                    _run_with_progress(err, plan, formalizer, writer, summary, options, default_header)
+                finally:
+                    formalizer.close()
+    except AutoformalError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    _report_summary(err, summary)
+    if as_json:
+        typer.echo(json.dumps(summary.as_json()))
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _done_ids_readonly(output: Path, summary: BulkSummary) -> frozenset[str]:
+    """Ids in an existing output, read without locking or repairing it (dry run)."""
+    done = set()
+    if output.is_file():
+        for line in output.read_bytes().split(b"\n"):
+            try:
+                record = json.loads(line)
+                done.add(str(record["id"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # blank or torn line: a real run repairs it
+            summary.add_record(record)
+    return frozenset(done)
+
+
+def _run_with_progress(
+    err: Console,
+    plan: BulkPlan,
+    formalizer: Formalizer,
+    writer: JsonlAppender,
+    summary: BulkSummary,
+    options: BulkOptions,
+    default_header: str | None,
+) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from autoformal.bulk import ProblemDone, run_bulk
+    progress = Progress(
+        TextColumn("[bold]bulk"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]:.2f} problems/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+    )
+    task = progress.add_task("bulk", total=len(plan.todo), rate=0.0, status="")
+    counts = {"written": 0, "failed": 0, "elaborated": 0}
+
+    def on_done(event: ProblemDone) -> None:
+        if event.record is None:
+            counts["failed"] += 1
+        else:
+            counts["written"] += 1
+            counts["elaborated"] += any((c.get("lean") or {}).get("ok") for c in event.record.get("candidates", []))
+        elapsed = progress.tasks[0].elapsed or 0.0
+        done = counts["written"] + counts["failed"]
+        progress.update(
+            task,
+            advance=1,
+            rate=done / elapsed if elapsed else 0.0,
+            status=f"written {counts['written']} · elaborating {counts['elaborated']} · failed {counts['failed']}",
+        )
+
+    with progress:
+        asyncio.run(
+            run_bulk(
+                plan.todo,
+                formalizer,
+                writer,
+                summary,
+                concurrency=options.concurrency,
+                default_header=default_header,
+                max_consecutive_failures=options.max_consecutive_failures,
+                on_done=on_done,
+            )
+        )
+
+
+def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:
+    for invalid in plan.invalid[:_SHOWN_INVALID]:
+        err.print(f"[yellow]{input_path}:{invalid.line}: skipped: {invalid.reason}[/]", highlight=False)
+    if len(plan.invalid) > _SHOWN_INVALID:
+        err.print(f"[yellow]… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines[/]")
+    err.print(
+        f"{plan.valid} valid problems ({len(plan.invalid)} invalid lines skipped); "
+        f"{plan.outside_shard} outside the shard, {plan.beyond_limit} beyond the limit, "
+        f"{plan.already_done} already done, [bold]{len(plan.todo)} to do[/]",
+        highlight=False,
+    )
+
+
+def _estimate(plan: BulkPlan, summary: BulkSummary, concurrency: int, samples: int | None) -> dict[str, object]:
+    """Counts, and a time estimate when earlier records of this output give a per-problem time."""
+    per_problem = summary.problem_seconds / summary.records if summary.records else None
+    return {
+        "valid": plan.valid,
+        "invalid_lines": len(plan.invalid),
+        "outside_shard": plan.outside_shard,
+        "beyond_limit": plan.beyond_limit,
+        "already_done": plan.already_done,
+        "todo": len(plan.todo),
+        "samples_per_problem": samples,
+        "mean_problem_seconds": per_problem,
+        "estimated_seconds": len(plan.todo) * per_problem / concurrency if per_problem is not None else None,
+    }
+
+
+def _report_summary(err: Console, summary: BulkSummary) -> None:
+    from rich.table import Table
+
+    if summary.written or summary.failed:
+        err.print(
+            f"this run: {summary.written} written, {summary.failed} failed (not written; rerun with --resume) "
+            f"in {summary.wall_s:.1f} s ({summary.problems_per_s:.2f} problems/s)",
+            highlight=False,
+        )
+    for failure in summary.failures[:5]:
+        err.print(f"[red]  failed {failure}[/]", highlight=False, markup=False)
+    checked = f"{summary.with_elaborating_candidate}/{summary.lean_checked}" if summary.lean_checked else "not checked"
+    err.print(
+        f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "
+        f"elaborating candidate: {checked}",
+        highlight=False,
+    )
+    survival = Table("stage", "candidates", "survival", title="candidates per stage")
+    for stage, count in summary.stage_totals.items():
+        survival.add_row(stage, str(count), f"{summary.survival[stage]:.1%}")
+    timing = Table("stage", "seconds (total)", "seconds / problem", title="time per stage (summed over problems)")
+    for stage, seconds in summary.stage_seconds.items():
+        timing.add_row(stage, f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
+    err.print(survival, timing)
+    if summary.records and not summary.lean_checked:
+        err.print("[yellow]no candidate was checked by Lean (--no-lean or no checker)[/]")

@@ -1,0 +1,130 @@
+"""`autoformal docstrings PATH`: Python docstrings → Lean specification theorems (`.lean` file + JSON report)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoformal.cli.app import app
+from autoformal.cli.bulk import (
+    BackendOption,
+    BaseUrlOption,
+    ModelOption,
+    NoLeanOption,
+    SamplesOption,
+    build_formalizer,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autoformal.docstrings import DocstringReport
+    from autoformal.pipeline import Formalizer
+
+
+@app.command()
+def docstrings(
+    path: Annotated[Path, typer.Argument(exists=True, help="A Python file or a package directory (read, never run).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write the .lean file here [default: stdout].")
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", dir_okay=False, help="Write the JSON report here.")
+    ] = None,
+    real: Annotated[bool, typer.Option("--real", help="Map Python float to ℝ instead of Float.")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Ranked candidates written per docstring claim.")] = 1,
+    header: Annotated[
+        Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Lean header file (imports, opens).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Claims in flight.")] = 8,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list functions, Lean declarations and claims; call no model.")
+    ] = False,
+    samples: SamplesOption = None,
+    no_lean: NoLeanOption = False,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+) -> None:
+    """Specify every documented function of PATH as Lean theorems about an `opaque` model of it."""
+    from rich.console import Console
+
+    from autoformal.checking import DEFAULT_HEADER
+    from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+    from autoformal.errors import AutoformalError
+
+    err = Console(stderr=True)
+    header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
+    try:
+        report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
+        _print_plan(err, report)
+        if not dry_run and report.pending_claims():
+            formalizer = build_formalizer(
+                samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url
+            )
+            try:
+                _formalize_with_progress(err, report, formalizer, concurrency)
+            finally:
+                formalizer.close()
+    except AutoformalError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    rendered = render_lean(report, top=top)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(rendered.text, encoding="utf-8")
+        err.print(f"wrote {len(rendered.theorems)} specifications to {output}")
+    elif not as_json:
+        typer.echo(rendered.text, nl=False)
+    for note in rendered.omitted:
+        err.print(f"[yellow]omitted: {note}[/]", highlight=False)
+    report_json = report.model_dump_json(indent=2)
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(report_json + "\n", encoding="utf-8")
+    if as_json:
+        typer.echo(report_json)
+    if report.lean_checked is False:
+        err.print("[yellow]candidates were not checked by Lean (--no-lean or no checker)[/]")
+
+
+def _print_plan(err: Console, report: DocstringReport) -> None:
+    from rich.table import Table
+
+    for error in report.source_errors:
+        where = f"{error.file}:{error.line}" if error.line else str(error.file)
+        err.print(f"[yellow]{where}: skipped: {error.message}[/]", highlight=False)
+    table = Table("function", "Lean declaration / why not", "claims", title=f"{report.path}")
+    for function in report.functions:
+        declared = (
+            function.declaration.text if function.declaration else f"[yellow]not declared: {function.not_declared}"
+        )
+        where = f"{function.qualname}\n[dim]{function.file}:{function.line}"
+        table.add_row(where, declared, str(len(function.claims)))
+    err.print(table)
+    err.print(
+        f"{len(report.files)} files, {len(report.functions)} documented functions "
+        f"({sum(f.declaration is not None for f in report.functions)} declared), "
+        f"{len(report.pending_claims())} claims to formalize, {report.undocumented} undocumented skipped",
+        highlight=False,
+    )
+
+
+def _formalize_with_progress(err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from autoformal.docstrings import formalize_docstrings
+
+    with Progress(
+        TextColumn("[bold]claims"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("claims", total=len(report.pending_claims()))
+        asyncio.run(
+            formalize_docstrings(
+                report, formalizer, concurrency=concurrency, on_done=lambda *_: progress.advance(task)
+            )
+        )

@@ -1,0 +1,180 @@
+"""Docstrings → specification theorems: plan (scan, type, declare, split claims), then formalize every claim with
+the `Formalizer`, the `opaque` declarations passed as its trusted `context` (they come from our code, never
+from the model)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autoformal.bulk.runner import FATAL_ERRORS, Formalizes
+from autoformal.docstrings.claims import Claim, split_claims
+from autoformal.docstrings.source import PyFunction, SourceError, scan_python
+from autoformal.docstrings.types import (
+    LeanDeclaration,
+    TypeOptions,
+    UntypableError,
+    declare_class,
+    declare_function,
+)
+from autoformal.results import FormalizationResult
+
+_INSTRUCTIONS = {
+    "postcondition": "State this claim of the docstring as one Lean theorem about `{name}`:",
+    "returns": "State what this docstring says about the return value as one Lean theorem about `{name}`:",
+    "raises": (
+        "The Python function raises an exception in the situation below. Lean functions do not raise, so state "
+        "the function's specification under the opposite condition: a Lean theorem about `{name}` whose "
+        "hypothesis is the precondition that rules this situation out:"
+    ),
+    "example": "State this doctest as a Lean `example` about `{name}` with the concrete values:",
+}
+
+
+class ClaimSpec(BaseModel):
+    """One docstring claim and what the Formalizer made of it."""
+
+    kind: str
+    text: str
+    file_lines: list[int] = Field(description="1-based lines of the source file the claim comes from.")
+    quoted: list[str] = Field(description="The docstring lines, as written.")
+    result: FormalizationResult | None = None
+    error: str | None = Field(default=None, description="Why there is no result (the Formalizer raised).")
+
+
+class FunctionSpec(BaseModel):
+    file: Path
+    line: int
+    qualname: str
+    signature: str
+    docstring: str
+    declaration: LeanDeclaration | None = None
+    not_declared: str | None = Field(default=None, description="Why the function could not be typed in Lean.")
+    claims: list[ClaimSpec] = Field(default_factory=list)
+
+
+class DocstringReport(BaseModel):
+    """Everything `autoformal docstrings` found and produced (also the JSON report)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path
+    files: list[Path]
+    source_errors: list[SourceError] = Field(default_factory=list)
+    undocumented: int = 0
+    header: str
+    declarations: list[LeanDeclaration] = Field(description="Class types first, then functions.")
+    functions: list[FunctionSpec]
+    lean_checked: bool | None = Field(default=None, description="None until formalized.")
+    model: str | None = None
+
+    @property
+    def context(self) -> str:
+        """The trusted declarations, as Lean text (the Formalizer's `context`)."""
+        return "\n".join(d.text for d in self.declarations)
+
+    def pending_claims(self) -> list[tuple[FunctionSpec, ClaimSpec]]:
+        return [(f, c) for f in self.functions if f.declaration is not None for c in f.claims]
+
+
+def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | None = None) -> DocstringReport:
+    """Read `path` and decide what to declare and which claims to formalize; calls no model."""
+    options = options or TypeOptions()
+    scan = scan_python(path)
+    declarations: list[LeanDeclaration] = []
+    functions: list[FunctionSpec] = []
+    used_classes: set[tuple[str, str]] = set()
+    for function in scan.functions:
+        classes = scan.classes.get(function.module, [])
+        spec = FunctionSpec(
+            file=function.file,
+            line=function.line,
+            qualname=function.qualname,
+            signature=function.signature,
+            docstring=function.docstring,
+        )
+        try:
+            spec.declaration = declare_function(function, classes, options)
+        except UntypableError as exc:
+            spec.not_declared = str(exc)
+        else:
+            used_classes.update((function.module, c) for c in classes if _mentions(spec.declaration, function, c))
+        spec.claims = [_claim_spec(function, claim) for claim in split_claims(function.docstring)]
+        functions.append(spec)
+    class_decls = [declare_class(module, name) for module, name in sorted(used_classes)]
+    declarations = class_decls + [f.declaration for f in functions if f.declaration is not None]
+    return DocstringReport(
+        path=Path(path),
+        files=scan.files,
+        source_errors=scan.errors,
+        undocumented=scan.undocumented,
+        header=header,
+        declarations=declarations,
+        functions=functions,
+    )
+
+
+def _mentions(declaration: LeanDeclaration, function: PyFunction, class_name: str) -> bool:
+    class_type = ".".join(filter(None, [function.module, class_name]))
+    return class_type in declaration.type.replace("(", " ").replace(")", " ").split()
+
+
+def _claim_spec(function: PyFunction, claim: Claim) -> ClaimSpec:
+    doc_lines = function.docstring.splitlines()
+    return ClaimSpec(
+        kind=claim.kind,
+        text=claim.text,
+        file_lines=[function.docstring_line + i for i in claim.lines],
+        quoted=[doc_lines[i].strip() for i in claim.lines],
+    )
+
+
+def informal_text(function: FunctionSpec, claim: ClaimSpec) -> str:
+    """What the model is asked: the function, its Lean declaration, the docstring, and the one claim."""
+    assert function.declaration is not None
+    name = function.declaration.name
+    return (
+        f"Python function `{function.signature}` is modelled in Lean by the declaration\n"
+        f"{function.declaration.text}\n\n"
+        f'Its docstring:\n"""\n{function.docstring}\n"""\n\n'
+        f"{_INSTRUCTIONS[claim.kind].format(name=name)}\n{claim.text}"
+    )
+
+
+async def formalize_docstrings(
+    report: DocstringReport,
+    formalizer: Formalizes,
+    *,
+    concurrency: int = 8,
+    on_done: Callable[[FunctionSpec, ClaimSpec], None] | None = None,
+) -> DocstringReport:
+    """Formalize every claim of every declared function (in place), `concurrency` claims at a time. A claim
+    whose formalization raises keeps the error; the others carry on."""
+    context = report.context
+    work = iter(report.pending_claims())
+    models: set[str] = set()
+    checked: set[bool] = set()
+
+    async def worker() -> None:
+        for function, claim in work:
+            text = informal_text(function, claim)
+            try:
+                claim.result = await formalizer.aformalize(text, header=report.header, context=context)
+            except FATAL_ERRORS:
+                raise  # no endpoint, no Lean, unknown model: every claim would fail the same way
+            except Exception as exc:  # recorded per claim: one bad claim must not lose the others' results
+                claim.error = f"{type(exc).__name__}: {exc}"
+            else:
+                checked.add(claim.result.lean_checked)
+                if claim.result.model:
+                    models.add(claim.result.model)
+            if on_done is not None:
+                on_done(function, claim)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    report.lean_checked = all(checked) if checked else None
+    report.model = ", ".join(sorted(models)) or None
+    return report
