@@ -4,7 +4,9 @@ heavy dependencies (torch, faiss, lean-interact) are imported inside the command
 
 from __future__ import annotations
 
+from autoformal.cli import bulk as _bulk  # noqa: F401  (registers commands)
 from autoformal.cli import check as _check  # noqa: F401  (registers commands)
+from autoformal.cli import docstrings as _docstrings  # noqa: F401  (registers commands)
 from autoformal.cli import index as _index  # noqa: F401  (registers commands)
 from autoformal.cli import llm as _llm  # noqa: F401  (registers commands)
 from autoformal.cli import parse as _parse  # noqa: F401  (registers commands)
