@@ -56,15 +56,19 @@ class GenerationTimeoutError(LLMError):
 
 
 class ModelNotFoundError(LLMError, ConfigurationError):
-    """The server does not serve the requested model."""
+    """The server does not serve the requested model (or no model is set and the server serves several)."""
 
-    def __init__(self, model: str, served: Sequence[str], base_url: str) -> None:
+    def __init__(self, model: str | None, served: Sequence[str], base_url: str) -> None:
         self.model = model
         self.served = list(served)
         listing = ", ".join(f"`{name}`" for name in served) if served else "(none reported)"
+        problem = (
+            f"model `{model}` is not served by {base_url}"
+            if model is not None
+            else f"no model configured and {base_url} does not serve exactly one"
+        )
         super().__init__(
-            f"model `{model}` is not served by {base_url}; it serves: {listing}. "
-            "Set AUTOFORMAL_MODEL (or OpenAIBackendConfig.model) to one of these."
+            f"{problem}; it serves: {listing}. Set AUTOFORMAL_MODEL (or OpenAIBackendConfig.model) to one of these."
         )
 
 

@@ -66,7 +66,7 @@ class OpenAICompatibleBackend:
         if self._model is None:
             served = self.list_served_models()
             if len(served) != 1:
-                raise ModelNotFoundError("<unset>", served, self.base_url)
+                raise ModelNotFoundError(None, served, self.base_url)
             self._model = served[0]
         return self._model
 
