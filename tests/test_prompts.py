@@ -160,3 +160,34 @@ def test_template_typo_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "backtranslation_user.j2").write_text("{{ statment }}")
     with pytest.raises(jinja2.UndefinedError):
         build_backtranslation_messages("theorem t : True := by sorry", templates=PromptTemplates(tmp_path))
+
+
+@pytest.mark.parametrize("max_prompt_tokens", [700, 2_000, 5_000])
+def test_trimming_many_items_matches_dropping_one_at_a_time(max_prompt_tokens: int) -> None:
+    """Hundreds of retrieved items are trimmed with about log2(n) renders, keeping exactly what dropping the
+    least relevant item one at a time would keep."""
+    full_prompt_counts = 0
+
+    def count(text: str) -> int:
+        nonlocal full_prompt_counts
+        full_prompt_counts += "Formalize this statement" in text
+        return approximate_token_count(text)
+
+    declarations, examples = _declarations(300), _examples(20)
+    budget = PromptBudget(max_prompt_tokens=max_prompt_tokens)
+    prompt = build_formalization_prompt(INFORMAL, declarations, examples, budget, count_tokens=count)
+    assert prompt.prompt_tokens <= max_prompt_tokens
+    assert full_prompt_counts <= 12
+
+    one_by_one_declarations, one_by_one_examples = list(declarations), list(examples)
+    while build_formalization_prompt(INFORMAL, one_by_one_declarations, one_by_one_examples).prompt_tokens > (
+        max_prompt_tokens
+    ):
+        longer = (
+            one_by_one_declarations
+            if len(one_by_one_declarations) >= len(one_by_one_examples)
+            else (one_by_one_examples)
+        )
+        longer.pop()
+    assert prompt.declarations == one_by_one_declarations
+    assert prompt.examples == one_by_one_examples

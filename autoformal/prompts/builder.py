@@ -50,6 +50,19 @@ def _messages_tokens(messages: Sequence[ChatMessage], count: TokenCounter) -> in
     return sum(count(message.content) + MESSAGE_OVERHEAD_TOKENS for message in messages)
 
 
+def _kept_sizes(declarations: int, examples: int) -> list[tuple[int, int]]:
+    """(declarations, examples) kept after dropping 0, 1, 2, ... items, least relevant first, always from
+    the list that currently holds more items (declarations on a tie)."""
+    sizes = [(declarations, examples)]
+    while declarations or examples:
+        if declarations >= examples:
+            declarations -= 1
+        else:
+            examples -= 1
+        sizes.append((declarations, examples))
+    return sizes
+
+
 def build_formalization_prompt(
     informal: str,
     declarations: Sequence[Declaration] = (),
@@ -69,45 +82,50 @@ def build_formalization_prompt(
     budget = budget or PromptBudget()
     templates = templates or PromptTemplates()
     count = count_tokens or approximate_token_count
-    kept_declarations = list(declarations)
-    kept_examples = [
+    fenced_examples = [
         example.model_copy(update={"informal": _fence(example.informal, "informal_statement")}) for example in examples
     ]
     safe_input = _fence(informal, "informal_statement").strip()
     shown_input = truncate_to_tokens(safe_input, budget.max_input_tokens, count)
     system = ChatMessage(role="system", content=templates.render("formalization_system.j2"))
 
-    def render(text: str) -> list[ChatMessage]:
+    def render(text: str, kept: tuple[int, int]) -> tuple[list[ChatMessage], int]:
         user = templates.render(
             "formalization_user.j2",
             informal=text,
-            declarations=kept_declarations,
-            examples=kept_examples,
+            declarations=declarations[: kept[0]],
+            examples=fenced_examples[: kept[1]],
             input_truncated=len(text) < len(safe_input),
             input_kept_chars=len(text),
             input_total_chars=len(safe_input),
         )
-        return [system, ChatMessage(role="user", content=user)]
+        messages = [system, ChatMessage(role="user", content=user)]
+        return messages, _messages_tokens(messages, count)
 
-    messages = render(shown_input)
-    total = _messages_tokens(messages, count)
-    while total > budget.max_prompt_tokens and (kept_declarations or kept_examples):
-        if len(kept_declarations) >= len(kept_examples):
-            kept_declarations.pop()
-        else:
-            kept_examples.pop()
-        messages = render(shown_input)
-        total = _messages_tokens(messages, count)
+    kept = (len(declarations), len(examples))
+    messages, total = render(shown_input, kept)
+    if total > budget.max_prompt_tokens:
+        # Binary search for the fewest drops that fit (the prompt shrinks as items go): about ten renders for
+        # hundreds of retrieved items, where dropping one at a time would render once per item.
+        sizes = _kept_sizes(*kept)
+        low, high = 1, len(sizes) - 1
+        while low < high:
+            middle = (low + high) // 2
+            if render(shown_input, sizes[middle])[1] <= budget.max_prompt_tokens:
+                high = middle
+            else:
+                low = middle + 1
+        kept = sizes[low]
+        messages, total = render(shown_input, kept)
     if total > budget.max_prompt_tokens:
         # Only the input is left to shrink; 64 tokens of slack absorb the truncation note that appears.
         room = budget.max_prompt_tokens - (total - count(shown_input)) - 64
         shown_input = truncate_to_tokens(shown_input, max(room, 0), count)
-        messages = render(shown_input)
-        total = _messages_tokens(messages, count)
+        messages, total = render(shown_input, kept)
     return FormalizationPrompt(
         messages=messages,
-        declarations=kept_declarations,
-        examples=[original for original in examples[: len(kept_examples)]],
+        declarations=list(declarations[: kept[0]]),
+        examples=list(examples[: kept[1]]),
         input_truncated=len(shown_input) < len(safe_input),
         prompt_tokens=total,
     )
