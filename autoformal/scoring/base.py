@@ -51,6 +51,8 @@ class ScoringCandidate(BaseModel):
             canonical = canonical_form(document)
         except AutoformalError:
             document, canonical = None, None
+        except Exception:  # a grammar bug must cost one candidate its parse, not the whole batch its run
+            document, canonical = None, None
         return cls(statement=statement, document=document, canonical_form=canonical, **fields)  # type: ignore[arg-type]
 
 

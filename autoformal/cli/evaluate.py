@@ -1,0 +1,216 @@
+"""`autoformal eval` (scorers vs human faithfulness labels) and `autoformal eval-benchmark` (the whole
+pipeline vs a benchmark's gold statements)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoformal.cli.app import app
+from autoformal.cli.formalize import (
+    BackendOption,
+    BaseUrlOption,
+    ModelOption,
+    NoLeanOption,
+    SamplesOption,
+    build_config,
+    make_formalizer,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autoformal.scoring.evaluation import EvaluationReport
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Labelled JSONL (informal, candidate, label).")
+    ],
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write a reliability plot (PNG) of the held-out scores; needs matplotlib."),
+    ] = None,
+    llm: Annotated[
+        bool, typer.Option("--llm/--no-llm", help="Back-translation scoring when an LLM endpoint is configured.")
+    ] = True,
+    lean: Annotated[bool, typer.Option("--lean/--no-lean", help="Elaboration scoring when Lean is configured.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
+) -> None:
+    """Measure every available scorer against the labels: accuracy, precision, recall, F1, AUROC.
+
+    Label-leaking fields are ignored; thresholds and combined weights are fitted on one half of the
+    problems and every number is reported on the other (held-out) half. The `reference` rows compare with
+    the file's gold formalization and are marked as reference-based.
+    """
+    import asyncio
+
+    from rich.console import Console
+
+    from autoformal.errors import AutoformalError
+    from autoformal.scoring.evaluation import load_labelled, score_pairs
+
+    err = Console(stderr=True)
+    if plot is not None:
+        _require_matplotlib()
+    try:
+        pairs, dropped = load_labelled(file)
+    except AutoformalError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    backtranslation, checker, notes = _optional_components(llm=llm, lean=lean)
+    for note in notes:
+        err.print(note, highlight=False)
+    try:
+        with err.status(f"scoring {len(pairs)} pairs"):
+            scores = asyncio.run(score_pairs(pairs, backtranslation=backtranslation, checker=checker))
+    finally:
+        if checker is not None:
+            checker.close()
+        if backtranslation is not None:
+            backtranslation.backend.close()
+    from autoformal.scoring.evaluation import evaluate
+
+    report = evaluate(str(file), pairs, scores, dropped)
+    if as_json:
+        typer.echo(report.model_dump_json())
+    else:
+        print_report(report, Console())
+    if plot is not None:
+        write_reliability_plot(report, plot)
+        err.print(f"reliability plot written to {plot}")
+
+
+def _optional_components(*, llm: bool, lean: bool) -> tuple[object, object, list[str]]:
+    """Back-translation scorer and Lean checker when configured (and not switched off), with notes."""
+    from autoformal.checking.config import ReplCheckerConfig
+    from autoformal.errors import ConfigurationError
+    from autoformal.llm.config import OpenAIBackendConfig
+
+    notes = []
+    backtranslation = checker = None
+    if llm:
+        try:
+            OpenAIBackendConfig().resolved_base_url()
+        except ConfigurationError:
+            notes.append("back_translation: skipped (no LLM endpoint; set AUTOFORMAL_BASE_URL to include it)")
+        else:
+            from autoformal.llm.factory import build_backend
+            from autoformal.scoring.backtranslation import BackTranslationScorer
+
+            backtranslation = BackTranslationScorer(build_backend())
+    if lean:
+        try:
+            ReplCheckerConfig().require_lean()
+        except ConfigurationError as exc:
+            notes.append(f"elaboration: skipped (no Lean: {str(exc).splitlines()[0]})")
+        else:
+            from autoformal.checking.factory import build_checker
+
+            checker = build_checker()
+    return backtranslation, checker, notes
+
+
+def print_report(report: EvaluationReport, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{report.file}: {report.rows} pairs ({report.dropped_reference_rows} reference rows dropped); "
+        f"held-out half: {report.held_out_rows} pairs"
+    )
+    for column in ("scorer", "AUROC", "accuracy", "majority", "precision", "recall", "F1", "threshold"):
+        table.add_column(column, justify="right" if column != "scorer" else "left")
+    for s in report.scorers:
+        m = s.held_out
+        name = f"{s.scorer} [dim](uses gold)[/]" if s.uses_reference else s.scorer
+        table.add_row(
+            name,
+            f"{m.auroc:.3f}",
+            f"{m.accuracy:.3f}",
+            f"{m.majority_accuracy:.3f}",
+            f"{m.precision:.3f}",
+            f"{m.recall:.3f}",
+            f"{m.f1:.3f}",
+            f"{m.threshold:.2f}",
+        )
+    console.print(table)
+    weights = ", ".join(f"{k}={v:g}" for k, v in report.weights.items())
+    console.print(f"combined = weighted mean ({weights}), weights and thresholds fitted on the other half")
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise typer.BadParameter(
+            "--plot needs matplotlib, which is not installed: pip install 'autoformal[plot]'", param_hint="--plot"
+        ) from None
+
+
+def write_reliability_plot(report: EvaluationReport, path: Path) -> None:
+    """Fraction faithful per score bin (held-out), for the combined score and the best single scorers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autoformal.scoring.metrics import reliability
+
+    figure, axis = plt.subplots(figsize=(6, 5))
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    wanted = ("combined", "consistency", "self_consistency", "reference")
+    shown = [s.scorer for s in report.scorers if s.scorer in wanted]
+    for name in shown:
+        points = reliability(report.held_out_scores[name], report.held_out_labels)
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    axis.set_xlabel("score (bin mean)")
+    axis.set_ylabel("fraction labelled faithful")
+    axis.set_title(f"Reliability on the held-out half of {Path(report.file).name}")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+@app.command("eval-benchmark")
+def eval_benchmark(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Benchmark JSONL (informal, formal, header).")
+    ],
+    samples: SamplesOption = None,
+    no_lean: NoLeanOption = False,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
+) -> None:
+    """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
+    canonical-form agreement with the gold@k, back-translation similarity distribution."""
+    from rich.console import Console
+
+    from autoformal.scoring.evaluation import benchmark_metrics, load_benchmark
+
+    err = Console(stderr=True)
+    problems = load_benchmark(file, split=split, limit=limit)
+    if not problems:
+        raise typer.BadParameter(f"{file}: no rows (check --split)")
+    config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+    with make_formalizer(config, err) as formalizer:
+        results = formalizer.formalize_many(
+            [p.informal for p in problems], headers=[p.header for p in problems], progress=True
+        )
+    metrics = benchmark_metrics(problems, results, samples=config.samples)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    console = Console()
+    if not metrics["lean_checked"]:
+        console.print("[bold yellow]NOT CHECKED BY LEAN (--no-lean): typecheck rates are not measured.[/]")
+    for key, value in metrics.items():
+        console.print(f"{key}: {value}")
