@@ -10,7 +10,7 @@ import numpy as np
 
 from autoformal.corpus.models import Declaration
 from autoformal.retrieval.base import RetrievalError
-from autoformal.retrieval.text import bm25_tokens, declaration_bm25_tokens
+from autoformal.retrieval.text import declaration_bm25_tokens, query_bm25_tokens
 
 
 class BM25Index:
@@ -33,7 +33,7 @@ class BM25Index:
 
     def top_k(self, query: str, k: int) -> list[tuple[int, float]]:
         """``(row, score)`` pairs, best first; documents sharing no token with the query are left out."""
-        tokens = [token for token in bm25_tokens(query) if token in self._model.vocab_dict]
+        tokens = [token for token in query_bm25_tokens(query) if token in self._model.vocab_dict]
         if not tokens:
             return []
         scores = np.asarray(self._model.get_scores(tokens), dtype=np.float32)

@@ -116,7 +116,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _make_faiss(vectors: np.ndarray, index_type: IndexType) -> Any:
+def build_faiss_index(vectors: np.ndarray, index_type: IndexType) -> Any:
     import faiss
 
     dimension = vectors.shape[1]
@@ -221,7 +221,7 @@ class DeclarationIndex:
             texts = [declaration_text(declarations[i]) for i in missing]
             vectors[missing] = embedder.encode(texts, progress=progress)
         chosen = choose_index_type(len(declarations), index_type)
-        faiss_index = _make_faiss(vectors, chosen)
+        faiss_index = build_faiss_index(vectors, chosen)
         from autoformal.retrieval.bm25 import BM25Index
 
         bm25 = BM25Index.build(declarations)
@@ -388,7 +388,7 @@ class DeclarationIndex:
         import faiss
 
         if manifest.index_type == "flat":
-            faiss_index = _make_faiss(np.ascontiguousarray(vectors), "flat")
+            faiss_index = build_faiss_index(np.ascontiguousarray(vectors), "flat")
         else:
             try:
                 faiss_index = faiss.read_index(str(root / FAISS_INDEX))

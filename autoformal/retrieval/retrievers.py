@@ -76,7 +76,7 @@ def _identity(item: object) -> Hashable:
 
 
 class HybridRetriever(Generic[T]):
-    """Reciprocal rank fusion of several retrievers: score(d) = sum_r 1 / (fusion_k + rank_r(d)).
+    """Reciprocal rank fusion of several retrievers: score(d) = sum_r w_r / (fusion_k + rank_r(d)).
 
     RRF needs no score calibration between BM25 and cosine similarities, which live on unrelated scales.
     """
@@ -89,15 +89,19 @@ class HybridRetriever(Generic[T]):
         *,
         fusion_k: int = DEFAULT_FUSION_K,
         candidates: int = DEFAULT_CANDIDATES,
+        weights: Sequence[float] | None = None,
         key: Callable[[T], Hashable] = _identity,
     ) -> None:
         if not retrievers:
             raise ValueError("HybridRetriever needs at least one retriever to fuse")
+        if weights is not None and (len(weights) != len(retrievers) or min(weights) < 0):
+            raise ValueError("weights must be one non-negative number per retriever")
         if fusion_k < 0 or candidates < 1:
             raise ValueError("fusion_k must be >= 0 and candidates >= 1")
         self.retrievers = list(retrievers)
         self.fusion_k = fusion_k
         self.candidates = candidates
+        self.weights = list(weights) if weights is not None else [1.0] * len(self.retrievers)
         self._key = key
 
     def search(self, query: str, k: int = 10) -> list[Hit[T]]:
@@ -105,11 +109,11 @@ class HybridRetriever(Generic[T]):
         depth = max(k, self.candidates)
         fused: dict[Hashable, float] = {}
         items: dict[Hashable, T] = {}
-        for retriever in self.retrievers:
+        for retriever, weight in zip(self.retrievers, self.weights, strict=True):
             for hit in retriever.search(query, depth):
                 identity = self._key(hit.item)
                 items.setdefault(identity, hit.item)
-                fused[identity] = fused.get(identity, 0.0) + 1.0 / (self.fusion_k + hit.rank)
+                fused[identity] = fused.get(identity, 0.0) + weight / (self.fusion_k + hit.rank)
         # Ties (same fused score) keep first-seen order, i.e. the first retriever's order.
         ranked = sorted(fused.items(), key=lambda pair: -pair[1])[:k]
         return [

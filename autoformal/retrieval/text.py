@@ -60,6 +60,63 @@ def bm25_tokens(text: str) -> list[str]:
     return tokens
 
 
+# English and LaTeX words of informal statements → the word pieces Mathlib names use for the same notion
+# (`Real.sqrt`, `Nat.factorial`, `Int.emod`, `Filter.Tendsto`). BM25 only matches exact tokens, and
+# informal text says "square root", "remainder" or `\binom` where Mathlib says sqrt, mod and choose.
+_MATHLIB_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "root": ("sqrt",),
+    "absolute": ("abs",),
+    "divides": ("dvd",),
+    "divisible": ("dvd",),
+    "divisor": ("dvd", "divisors"),
+    "divisors": ("dvd", "divisors"),
+    "remainder": ("mod", "emod"),
+    "modulo": ("mod", "emod"),
+    "pmod": ("mod", "modeq"),
+    "congruent": ("modeq",),
+    "logarithm": ("log",),
+    "ln": ("log",),
+    "exponential": ("exp",),
+    "binomial": ("choose",),
+    "binom": ("choose",),
+    "lfloor": ("floor",),
+    "lceil": ("ceil",),
+    "ceiling": ("ceil",),
+    "greatest": ("gcd",),
+    "least": ("lcm",),
+    "summation": ("sum",),
+    "product": ("prod",),
+    "integer": ("int",),
+    "integers": ("int",),
+    "natural": ("nat",),
+    "reals": ("real",),
+    "rational": ("rat",),
+    "derivative": ("deriv",),
+    "differentiable": ("deriv", "differentiable"),
+    "frac": ("div",),
+    "cdot": ("mul",),
+    "times": ("mul",),
+    "leq": ("le",),
+    "geq": ("le",),
+    "infinitely": ("infinite",),
+    "limit": ("tendsto",),
+    "converges": ("tendsto",),
+    "tends": ("tendsto",),
+    "determinant": ("det",),
+    "cardinality": ("card",),
+    "square": ("sq", "pow"),
+    "squares": ("sq", "pow"),
+    "power": ("pow",),
+    "powers": ("pow",),
+}
+
+
+def query_bm25_tokens(query: str) -> list[str]:
+    """`bm25_tokens` plus the Mathlib spelling of informal words (query side only)."""
+    tokens = bm25_tokens(query)
+    return tokens + [extra for token in tokens for extra in _MATHLIB_VOCABULARY.get(token, ())]
+
+
 def declaration_bm25_tokens(declaration: Declaration) -> list[str]:
     """BM25 sees the name and the signature (the issue's "names and signatures"), plus the docstring."""
     text = f"{declaration.name} {declaration.signature}"
