@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -89,3 +90,20 @@ def test_base_url_requires_running_server() -> None:
     server = OpenAIStubServer()
     with pytest.raises(RuntimeError, match="not running"):
         _ = server.base_url
+
+
+def test_stop_with_open_connections_is_clean(capfd: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    server = OpenAIStubServer(latency_s=5.0).start()
+    host, port = server.base_url.removeprefix("http://").removesuffix("/v1").split(":")
+    idle = socket.create_connection((host, int(port)))
+    busy = socket.create_connection((host, int(port)))
+    body = b'{"model": "stub-model", "messages": [{"role": "user", "content": "x"}]}'
+    busy.sendall(b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+    while not server.requests:  # wait until the busy request is sleeping out its latency
+        time.sleep(0.01)
+    server.stop()
+    idle.close()
+    busy.close()
+    assert capfd.readouterr().err == ""

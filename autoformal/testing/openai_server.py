@@ -216,6 +216,10 @@ class OpenAIStubServer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
             pass  # client went away (e.g. its timeout fired) or sent garbage: drop the connection
+        except asyncio.CancelledError:
+            # stop() cancels open connections. Ending normally instead of as cancelled avoids a spurious
+            # traceback from asyncio's stream callback on Python 3.11 (it calls `task.exception()`).
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
