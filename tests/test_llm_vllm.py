@@ -134,6 +134,7 @@ def test_batch_mapping_and_results() -> None:
     assert first_params.temperature == 0.6 and first_params.logprobs == 0
     assert first_params.structured_outputs == _StructuredOutputsParams(grammar='root ::= "x"')
     assert engine.calls[0]["params"][1].structured_outputs is None
+    assert engine.calls[0]["params"][1].max_tokens == 2048  # the request default, not SamplingParams' 16
 
     # Results come back in request order, whatever the grouping.
     assert [len(result.completions) for result in results] == [2, 1, 3]

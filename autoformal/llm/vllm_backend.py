@@ -63,11 +63,11 @@ class VLLMBackend(ThreadedSyncBackend):
             "top_p": request.top_p,
             "seed": request.seed,
             "stop": list(request.stop) or None,
+            # SamplingParams defaults to 16 tokens; None means "up to the context window", like the server.
+            "max_tokens": request.max_tokens,
             # logprobs=0 returns the sampled token's log-prob only, enough for `cumulative_logprob`.
             "logprobs": 0,
         }
-        if request.max_tokens is not None:
-            options["max_tokens"] = request.max_tokens
         if request.grammar is not None:
             from vllm.sampling_params import StructuredOutputsParams
 
