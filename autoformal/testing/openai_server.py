@@ -6,7 +6,8 @@ error bodies for unknown models and over-long prompts), adds a fixed latency per
 fail (`429` then success, `503`, a slow response), and records every request it receives so tests can assert
 on what the client sent (n, grammar, stop, seed, reasoning effort).
 
-Completion texts come from a `responder(request_json) -> list[str]` callable returning one text per choice.
+Completion texts come from a `responder(request_json) -> list[str]` callable returning one text per choice
+(it runs on the server's event loop, so keep it quick; `latency_s` and scripted delays model slowness).
 
     with OpenAIStubServer(latency_s=0.05) as server:
         backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
