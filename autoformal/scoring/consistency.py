@@ -126,7 +126,8 @@ class DomainsCheck:
 
 
 class AnswerCheck:
-    """In "show that it is X" problems the candidate must contain the answer X."""
+    """In "show that it is X" problems the candidate must state the answer X: as a side of a relation
+    (`… = X`, `x ∈ {X}`) or as the value of an answer definition in the preamble."""
 
     name = "answer"
 
@@ -135,7 +136,7 @@ class AnswerCheck:
             return Score(value=1.0, explanation="the text asks for no value")
         if not text.answer_numbers:
             return Score(value=1.0, explanation=f"asked-for answer {text.answer!r} has no number to compare")
-        missing = set(text.answer_numbers) - set(formal.numbers)
+        missing = set(text.answer_numbers) - set(formal.answer_slots)
         if missing:
             return Score(value=0.0, explanation=f"the asked-for answer {text.answer!r} is not in the candidate")
         return Score(value=1.0, explanation=f"the candidate states the asked-for answer {text.answer!r}")

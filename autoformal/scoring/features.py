@@ -77,6 +77,7 @@ def normalize_informal(text: str) -> str:
 def numbers_in_text(text: str, *, words: bool = True) -> set[Fraction]:
     """Numeric constants written in the text: digits, decimals, fractions (`1/2`, `\\frac{1}{2}`, `½`)
     and (with `words`) number words. Subscript indices are not constants and are skipped."""
+    text = normalize_informal(text)
     found: set[Fraction] = set()
     for match in _NUMBER.finditer(text):
         numerator, denominator = match.group(1), match.group(2)
@@ -165,6 +166,7 @@ class FormalFacts:
     variables: int
     identifiers: frozenset[str]
     mentions_infinite: bool
+    answer_slots: frozenset[Fraction] = frozenset()  # numbers a relation compares against, preamble values
 
 
 def _num(term: Term) -> Fraction | None:
@@ -178,6 +180,18 @@ def _num(term: Term) -> Fraction | None:
     if term.kind == "bracket" and len(term.args) == 1:
         return _num(term.args[0])
     return None
+
+
+def _value(term: Term) -> Fraction | None:
+    """A number, also when written as a quotient of numbers (`1 / 2`, `(1 : ℝ) / 2`)."""
+    if term.kind == "binop" and term.value == "/" and len(term.args) == 2:
+        left, right = _value(term.args[0]), _value(term.args[1])
+        return left / right if left is not None and right else None
+    if term.kind in ("bracket", "ascription") and term.args:
+        inner = _value(term.args[0])
+        if inner is not None:
+            return inner
+    return _num(term)
 
 
 def _terms(document: Document) -> list[Term]:
@@ -199,6 +213,10 @@ def formal_facts(document: Document) -> FormalFacts:
     exists = unique = forall = 0
     domains: set[str] = set()
     idents: set[str] = set()
+    slots: set[Fraction] = set()
+    for declaration in document.preamble:  # an answer abbrev's value is the answer
+        if declaration.body is not None and (value := _value(declaration.body)) is not None:
+            slots.add(value)
     for root in _terms(document):
         for node in root.walk():
             value = _num(node)
@@ -212,6 +230,7 @@ def formal_facts(document: Document) -> FormalFacts:
                         numbers.add(left / right)
                 if node.value in _RELATION_OPS:
                     relations[_RELATION_OPS[node.value]] += 1
+                    slots.update(v for v in map(_value, node.args) if v is not None)
             elif node.kind == "modeq":
                 relations["≡"] += 1
             elif node.kind == "quant":
@@ -242,6 +261,7 @@ def formal_facts(document: Document) -> FormalFacts:
         variables=variables,
         identifiers=frozenset(idents),
         mentions_infinite=any(i in _INFINITE_IDENTS or i.endswith(".Infinite") for i in idents),
+        answer_slots=frozenset(slots),
     )
 
 
