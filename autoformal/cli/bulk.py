@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from autoformal.cli.app import app
 
@@ -150,7 +151,7 @@ def bulk(
                 finally:
                     formalizer.close()
     except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     _report_summary(err, summary)
     if as_json:
@@ -240,7 +241,7 @@ def _run_with_progress(
 
 def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:
     for invalid in plan.invalid[:_SHOWN_INVALID]:
-        err.print(f"[yellow]{input_path}:{invalid.line}: skipped: {invalid.reason}[/]", highlight=False)
+        err.print(f"[yellow]{input_path}:{invalid.line}: skipped: {escape(invalid.reason)}[/]", highlight=False)
     if len(plan.invalid) > _SHOWN_INVALID:
         err.print(f"[yellow]… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines[/]")
     err.print(
@@ -277,7 +278,7 @@ def _report_summary(err: Console, summary: BulkSummary) -> None:
             highlight=False,
         )
     for failure in summary.failures[:5]:
-        err.print(f"[red]  failed {failure}[/]", highlight=False, markup=False)
+        err.print(f"[red]  failed {escape(failure)}[/]", highlight=False)
     checked = f"{summary.with_elaborating_candidate}/{summary.lean_checked}" if summary.lean_checked else "not checked"
     err.print(
         f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from autoformal.cli.app import app
 from autoformal.cli.bulk import (
@@ -71,7 +72,7 @@ def docstrings(
             finally:
                 formalizer.close()
     except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     rendered = render_lean(report, top=top)
     if output is not None:
@@ -81,7 +82,7 @@ def docstrings(
     elif not as_json:
         typer.echo(rendered.text, nl=False)
     for note in rendered.omitted:
-        err.print(f"[yellow]omitted: {note}[/]", highlight=False)
+        err.print(f"[yellow]omitted: {escape(note)}[/]", highlight=False)
     report_json = report.model_dump_json(indent=2)
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
 
     for error in report.source_errors:
         where = f"{error.file}:{error.line}" if error.line else str(error.file)
-        err.print(f"[yellow]{where}: skipped: {error.message}[/]", highlight=False)
+        err.print(f"[yellow]{escape(where)}: skipped: {escape(error.message)}[/]", highlight=False)
     table = Table("function", "Lean declaration / why not", "claims", title=f"{report.path}")
     for function in report.functions:
         declared = (

@@ -21,6 +21,7 @@ _NUMPY_UNDERLINE = re.compile(r"^-{3,}\s*$")
 _CONTEXT_SECTIONS = {"args", "arguments", "parameters", "params", "keyword args", "attributes", "note", "notes",
                      "see also", "references", "todo", "warning", "warnings", "yields", "examples", "example"}
 _CLAIM_SECTIONS = {"returns": "returns", "return": "returns", "raises": "raises", "raise": "raises"}
+_EXCEPTION_ENTRY = re.compile(r"^[A-Z]\w*(?:\.\w+)*\s*:")
 _REST_FIELD = re.compile(r"^:(?P<field>returns?|raises?)(?:\s+(?P<arg>[\w.]+))?:\s*(?P<text>.*)$")
 
 
@@ -90,9 +91,8 @@ def split_claims(docstring: str) -> list[Claim]:
             else:
                 paragraph.append(i)
         elif section in _CLAIM_SECTIONS:
-            indent = len(lines[i]) - len(lines[i].lstrip())
-            base = min((len(lines[k]) - len(lines[k].lstrip()) for k in entry), default=indent)
-            if entry and indent <= base:
+            # a Raises section lists `Error: when` entries; anything else continues the current entry
+            if entry and _CLAIM_SECTIONS[section] == "raises" and _EXCEPTION_ENTRY.match(stripped):
                 flush_entry()
             entry.append(i)
         i += 1

@@ -62,7 +62,9 @@ def render_lean(report: DocstringReport, *, top: int = 1) -> RenderedFile:
                 reason = claim.error or "; ".join(claim.result.errors if claim.result else []) or "no candidate"
                 out.append(f"-- no specification: {_one_line(reason)}")
                 continue
-            for candidate in candidates:
+            for position, candidate in enumerate(candidates):
+                if position:
+                    out.append("")
                 rendered = _rename(function, index, candidate, taken)
                 if isinstance(rendered, str):
                     omitted.append(f"{function.qualname} claim {index} rank {candidate.rank}: {rendered}")

@@ -136,7 +136,7 @@ def _convert(node: ast.expr, classes: Collection[str], module: str, options: Typ
         if head in {"tuple", "Tuple"}:
             if len(params) == 2 and isinstance(params[1], ast.Constant) and params[1].value is Ellipsis:
                 return f"List {arg(params[0])}", False
-            if len(params) == 1 and isinstance(params[0], ast.Tuple) and not params[0].elts:
+            if not params:  # tuple[()]: the empty tuple
                 return "Unit", True
             return " × ".join(arg(p) for p in params), len(params) == 1
         if head == "Callable" and len(params) == 2 and isinstance(params[0], ast.List):
