@@ -17,7 +17,7 @@ GENERATION_GRAMMAR_NAME = "lean4_statement_generation.gbnf"
 @functools.cache
 def generation_grammar() -> str:
     """Text of the generation grammar, for `GenerationRequest(grammar=...)`."""
-    from autoformal.syntax.parser import grammar_path
+    from autoformal.syntax.grammar import grammar_path
 
     # Both grammars ship side by side (repository `grammars/`, wheel `autoformal/_grammars/`).
     return grammar_path().with_name(GENERATION_GRAMMAR_NAME).read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
@@ -126,8 +127,13 @@ def _statement(raw: RawDeclaration, text: str) -> Statement:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_document(text: str) -> Document:
-    """Parse a source text of declarations and commands (answer preamble + theorem, benchmark files)."""
+    """Parse a source text of declarations and commands (answer preamble + theorem, benchmark files).
+
+    Results are cached by text: the pipeline parses each candidate several times (extraction, the safety
+    gate, canonical form, scorers). Documents are frozen; treat them as read-only.
+    """
     items = parse_commands(text)
     starts = [it.start for it in items] + [len(text)]
     declarations: list[Statement] = []

@@ -3,44 +3,37 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from autoformal.errors import StatementSyntaxError
+from autoformal.syntax.grammar import grammar_text
 from autoformal.syntax.lexing import blank_comments, terminate_let_lines
+from autoformal.syntax.operators import OperatorError
 from autoformal.syntax.transform import RawCommand, RawDeclaration, TermBuilder
 
-GRAMMAR_NAME = "lean4_statement.lark"
 # Longest input we hand to the parser: real statements are < 10 kB; this bounds time on hostile input.
 MAX_STATEMENT_CHARS = 100_000
 
 
-def grammar_path() -> Path:
-    """The grammar file: packaged copy in an installed wheel, else the repository's `grammars/`."""
-    packaged = resources.files("autoformal") / "_grammars" / GRAMMAR_NAME
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_NAME
-
-
-@functools.cache
-def grammar_text() -> str:
-    return grammar_path().read_text(encoding="utf-8")
-
-
 @functools.cache
 def _parser() -> Lark:
+    options: dict[str, Any] = {}
+    try:  # the Cython build of lark's LALR runtime roughly doubles throughput; pure Python otherwise
+        import lark_cython
+
+        options["_plugins"] = lark_cython.plugins
+    except ImportError:
+        pass
     return Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
         transformer=TermBuilder(),
         maybe_placeholders=False,
-        cache=False,
+        **options,
     )
 
 
@@ -64,6 +57,8 @@ def parse_commands(text: str) -> list[RawDeclaration | RawCommand]:
         result: Any = _parser().parse(source)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
+    except OperatorError as exc:
+        raise StatementSyntaxError(str(exc), line=1, column=1, excerpt="") from None
     return list(result)
 
 
@@ -78,7 +73,7 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> StatementSyntaxError:
         reason = "unexpected end of input (unbalanced brackets or a missing term?)"
     elif isinstance(exc, UnexpectedToken):
         reason = f"unexpected `{exc.token}`"
-        expected = sorted(exc.accepts or exc.expected)
+        expected = sorted(exc.expected or ())
         if expected and len(expected) <= 6:
             reason += " (expected " + ", ".join(expected) + ")"
     elif isinstance(exc, UnexpectedCharacters):

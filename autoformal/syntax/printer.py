@@ -8,65 +8,14 @@ truth for which operator belongs to which level.
 
 from __future__ import annotations
 
-import functools
-import re
-
-from autoformal.syntax.parser import grammar_text
+from autoformal.syntax.operators import infix_info, prefix_level
 from autoformal.syntax.terms import Bound, Term
 
-# (level, associativity) of each operator terminal, as laid out in grammars/lean4_statement.lark.
-_GROUP_LEVELS: dict[str, tuple[int, str]] = {
-    "IFF": (20, "none"),
-    "ARROW": (25, "right"),
-    "HOMARROW": (25, "right"),
-    "OR": (30, "right"),
-    "AND": (35, "right"),
-    "TIMES": (35, "right"),
-    "REL": (50, "left"),
-    "ADD": (65, "left"),
-    "RANGE_DOTS": (65, "left"),
-    "CONS": (67, "right"),
-    "MUL": (70, "left"),
-    "SMUL": (73, "right"),
-    "COMP": (90, "right"),
-}
-_GENERIC_OP = (65, "left")  # unknown notation lexed as OP, and `-`
-_SPECIAL_OPS = {"-": (65, "left"), "^": (75, "right"), "≡": (50, "left")}
-# The operand level each right-hand side must reach (the grammar's `lN OP lM` pairs).
-_RIGHT_OPERAND = {20: 25, 25: 25, 30: 30, 35: 35, 50: 65, 65: 67, 67: 67, 70: 73, 73: 73, 75: 75, 90: 90}
-_LEFT_OPERAND = {20: 25, 25: 30, 30: 35, 35: 40, 50: 50, 65: 65, 67: 70, 70: 70, 73: 75, 75: 90, 90: 100}
-
 LEADING = frozenset({"quant", "fun", "fun_match", "ite", "dite", "let", "have", "show", "match", "by"})
-# Big operators whose body is parsed at level 67 (the others, ⋃ ⋂ ⨆ ⨅ ∫, at 60, i.e. our 65).
-_BIGOPS_67 = frozenset({"∑", "∏", "∑'", "∏'", "⨁", "⨂"})
 # `↑x`, `√x`, `#s` may be application arguments but bind looser than `.1`, `⁻¹`, `[i]`: `↑x.1` is `↑(x.1)`.
 PREFIX_LEVEL = 105
 POSTFIX_LEVEL = 110
 ATOM_LEVEL = 120
-
-
-@functools.cache
-def operator_levels() -> dict[str, tuple[int, str]]:
-    """Map each operator spelling to its (level, associativity), read from the grammar's terminals."""
-    table: dict[str, tuple[int, str]] = {}
-    text = grammar_text()
-    for name, level in _GROUP_LEVELS.items():
-        match = re.search(rf"^{name}(?:\.-?\d+)?:(.*(?:\n[ \t]+\|.*)*)", text, re.MULTILINE)
-        if match is None:
-            continue
-        for literal in re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(1)):
-            table.setdefault(literal.replace("\\\\", "\\"), level)
-    table.update(_SPECIAL_OPS)
-    table["→"] = _GROUP_LEVELS["ARROW"]
-    return table
-
-
-def binop_level(op: str) -> tuple[int, str]:
-    if op in operator_levels():
-        return operator_levels()[op]
-    if op[:1] in "→≃↪↠⟶≅" and len(op) > 1:  # bundled morphism arrows (HOMARROW): `→+*`, `≃ₗ`
-        return _GROUP_LEVELS["HOMARROW"]
-    return _GENERIC_OP
 
 
 def level_of(t: Term) -> int:
@@ -75,21 +24,17 @@ def level_of(t: Term) -> int:
     if k in LEADING:
         return 0
     if k == "binop":
-        return binop_level(t.value)[0]
+        return infix_info(t.value).level
     if k in ("modeq", "rel_idx"):
         return 50
-    if k == "bigop":
-        return 67 if t.value in _BIGOPS_67 else 65
-    if k == "integral":
-        return 65
+    if k in ("bigop", "integral"):
+        return prefix_level(t)
     if k == "hom_idx":
         return 25
     if k == "unop":
-        if t.value == "¬":
-            return 40
         if t.value == "↑" or t.value in _PREFIX_FNS:
             return PREFIX_LEVEL
-        return 75
+        return prefix_level(t)
     if k == "app":
         return 100
     if k in ("postfix", "proj", "index", "iterate"):
@@ -209,10 +154,8 @@ class _Printer:
         return t.value
 
     def _k_binop(self, t: Term) -> str:
-        level, _ = binop_level(t.value)
-        left = self.term(t.args[0], _LEFT_OPERAND.get(level, level))
-        right = self.term(t.args[1], _RIGHT_OPERAND.get(level, level + 1))
-        return f"{left} {t.value} {right}"
+        info = infix_info(t.value)
+        return f"{self.term(t.args[0], info.left_min)} {t.value} {self.term(t.args[1], info.right_min)}"
 
     def _k_modeq(self, t: Term) -> str:
         a, b, n = t.args

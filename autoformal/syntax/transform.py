@@ -12,15 +12,27 @@ from typing import Any
 
 from lark import Token, Transformer
 
+from autoformal.syntax.operators import (
+    INFIX_LEVELS,
+    OP_ALIASES,
+    PREFIX_LEVELS,
+    Infix,
+    Item,
+    ModSuffix,
+    Prefix,
+    resolve,
+)
 from autoformal.syntax.terms import Bound, Term, app
 
-# Spellings that mean the same thing; normalised at parse time so canonical forms agree.
-_OP_ALIASES = {"->": "→", "<=": "≤", ">=": "≥", "!=": "≠", "⇔": "↔", "λ": "fun"}
+
+def _is_token(x: object) -> bool:
+    """Lexer tokens (lark's, or lark-cython's, which are not `str` subclasses) as opposed to built nodes."""
+    return hasattr(x, "start_pos")
 
 
 def _op(tok: Token | str) -> str:
     text = str(tok)
-    return _OP_ALIASES.get(text, text)
+    return OP_ALIASES.get(text, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +76,7 @@ def _names(items: list[Any]) -> list[str]:
 
 
 def _pattern_term(item: Any) -> Term:
-    if isinstance(item, Token):
+    if _is_token(item):
         return Term("hole") if item.type == "HOLE" else Term("ident", str(item))
     assert isinstance(item, Term)
     return item
@@ -77,7 +89,7 @@ def _start_token(tagged: tuple[str, Any]) -> Any:
 
 def _first_pos(items: list[Any]) -> int:
     for item in items:
-        if isinstance(item, Token) and item.start_pos is not None:
+        if _is_token(item) and item.start_pos is not None:
             return item.start_pos
     return -1
 
@@ -207,7 +219,7 @@ class TermBuilder(Transformer[Token, Any]):
         for it in items:
             if isinstance(it, list):
                 out.extend(it)
-            elif isinstance(it, Token):
+            elif _is_token(it):
                 out.append(Bound(str(it) if it.type != "HOLE" else "_"))
             elif isinstance(it, Bound):
                 out.append(it)
@@ -236,23 +248,6 @@ class TermBuilder(Transformer[Token, Any]):
     def quant(self, items: list[Any]) -> Term:
         return Term("quant", _op(items[0]), (items[2],), tuple(items[1]))
 
-    def bigop(self, items: list[Any]) -> Term:
-        return Term("bigop", str(items[0]), (items[2],), tuple(_in_to_mem(b) for b in items[1]))
-
-    def integral(self, items: list[Any]) -> Term:
-        measure = items[3:]  # `∫ x, f x ∂μ`
-        return Term("integral", str(items[0]), (items[2], *measure), tuple(items[1]))
-
-    def _qb_items(self, items: list[Any]) -> tuple[list[str], list[Bound]]:
-        names: list[str] = []
-        bracketed: list[Bound] = []
-        for it in items:
-            if isinstance(it, Token):
-                names.append(str(it) if it.type != "HOLE" else "_")
-            elif isinstance(it, list):
-                bracketed.extend(it)
-        return names, bracketed
-
     def qb_plain(self, items: list[Any]) -> list[Bound]:
         typ = items[-1] if items and isinstance(items[-1], Term) else None
         body = items[:-1] if typ is not None else items
@@ -272,7 +267,7 @@ class TermBuilder(Transformer[Token, Any]):
     def _qb(self, items: list[Any], make: Any) -> list[Bound]:
         out: list[Bound] = []
         for it in items:
-            if isinstance(it, Token):
+            if _is_token(it):
                 out.append(make(str(it) if it.type != "HOLE" else "_"))
             elif isinstance(it, list):
                 out.extend(it)
@@ -307,9 +302,9 @@ class TermBuilder(Transformer[Token, Any]):
         return Bound(name, typ, value=value)
 
     def have_decl(self, items: list[Any]) -> Bound:
-        if items and isinstance(items[0], Token):
+        if items and _is_token(items[0]):
             return self.let_decl(items)
-        return self.let_decl([Token("IDENT", "this"), *items])
+        return self.let_decl([_IMPLICIT_THIS, *items])
 
     def let_anonymous(self, items: list[Any]) -> Bound:
         return Bound("this", items[0] if len(items) == 2 else None, value=items[-1])
@@ -324,59 +319,50 @@ class TermBuilder(Transformer[Token, Any]):
     def by_block(self, items: list[Any]) -> Term:
         return Term("by", _tactic_text(items[0]))
 
-    # ------------------------------------------------------------ operators
-    def binop(self, items: list[Any]) -> Term:
-        return Term("binop", _op(items[1]), (items[0], items[2]))
+    # ------------------------------------------------------------ operators (see operators.py)
+    def prefix(self, items: list[Any]) -> Prefix:
+        tok = items[0]
+        kind = tok.type if tok.type in PREFIX_LEVELS else str(tok)
+        binders: tuple[Bound, ...] = ()
+        if kind in ("BIGOP", "BIGOP_LOW"):
+            binders = tuple(_in_to_mem(b) for b in items[1])
+        elif kind == "INTEGRAL":
+            binders = tuple(items[1])
+        return Prefix(kind, _op(tok), PREFIX_LEVELS[kind], binders)
 
-    def binop_not(self, items: list[Any]) -> Term:
-        return Term("binop", _op(items[1]), (items[0], Term("unop", "¬", (items[3],))))
-
-    def hom(self, items: list[Any]) -> Term:
-        return Term("binop", str(items[1]), (items[0], items[2]))
-
-    def hom_indexed(self, items: list[Any]) -> Term:
-        return Term("hom_idx", str(items[1])[:-1], (items[0], items[2], items[3]))
-
-    def rel_indexed(self, items: list[Any]) -> Term:
-        return Term("rel_idx", str(items[1])[:-1], (items[0], items[2], items[3]))
-
-    def sub(self, items: list[Any]) -> Term:
-        return Term("binop", "-", (items[0], items[1]))
-
-    def pow(self, items: list[Any]) -> Term:
-        return Term("binop", "^", (items[0], items[1]))
-
-    def equiv(self, items: list[Any]) -> Term:
-        return Term("binop", "≡", (items[0], items[1]))
-
-    def modeq(self, items: list[Any]) -> Term:
-        return Term("modeq", items[3], (items[0], items[1], items[4]))
+    def binop(self, items: list[Any]) -> Infix:
+        tok = items[0]
+        kind = tok.type if tok.type in INFIX_LEVELS else str(tok)
+        if kind in ("HOMARROW_IDX", "REL_IDX"):
+            return Infix(kind, str(tok)[:-1], INFIX_LEVELS[kind], index=items[1])
+        return Infix(kind, _op(tok), INFIX_LEVELS[kind])
 
     def modkind(self, items: list[Any]) -> str:
         return str(items[0])
 
-    def unop(self, items: list[Any]) -> Term:
-        return Term("unop", _op(items[0]), (items[1],))
+    def modsuffix(self, items: list[Any]) -> ModSuffix:
+        return ModSuffix(items[1], items[2])
 
-    def neg(self, items: list[Any]) -> Term:
-        return Term("unop", "-", (items[0],))
+    def chunk(self, items: list[Any]) -> list[Any]:
+        return items
 
-    def prefix_op(self, items: list[Any]) -> Term:
-        return Term("unop", str(items[0]), (items[1],))
-
-    prefix_fn = prefix_op
-
-    def bnot(self, items: list[Any]) -> Term:
-        return Term("unop", "!", (items[0],))
+    def opseq(self, items: list[Any]) -> Term:
+        if len(items) == 1 and len(items[0]) == 1:
+            only: Term = items[0][0]
+            return only
+        flat: list[Item] = []
+        for it in items:
+            if isinstance(it, list):
+                flat.extend(it)
+            else:
+                flat.append(it)
+        return resolve(flat)
 
     def coe(self, items: list[Any]) -> Term:
         return Term("unop", "↑", (items[0],))
 
-    def pipe_left(self, items: list[Any]) -> Term:
-        return app(items[0], items[-1])
-
-    def pipe_right(self, items: list[Any]) -> Term:
-        return app(items[-1], items[0])
+    def prefix_fn(self, items: list[Any]) -> Term:
+        return Term("unop", str(items[0]), (items[1],))
 
     # ------------------------------------------------------------ application and postfix
     def app(self, items: list[Any]) -> Term:
@@ -538,6 +524,10 @@ class TermBuilder(Transformer[Token, Any]):
 
     def empty_set(self, items: list[Any]) -> Term:
         return Term("ident", "∅")
+
+
+# `have : p := v` names the hypothesis `this`
+_IMPLICIT_THIS = Token("IDENT", "this")
 
 
 def _tactic_text(tok: Token | str) -> str:
