@@ -40,6 +40,7 @@ from autoformal.retrieval import (
     HybridRetriever,
     Retriever,
 )
+from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT
 from autoformal.syntax import parse_statement
 
 BENCHMARKS = {"minif2f": "minif2f_lean4_yangky11.jsonl", "proofnet": "proofnet_lean4_rahul3613.jsonl"}
@@ -173,7 +174,7 @@ def main() -> None:
         index_count = len(index)
         dense = DenseRetriever(index, embedder)
         bm25 = BM25Retriever.from_index(index)
-        hybrid = HybridRetriever([dense, bm25])
+        hybrid = HybridRetriever([dense, bm25], weights=[1.0, DEFAULT_BM25_WEIGHT])
         run: dict[str, dict] = {}
         for label, items in problems.items():
             if bm25_results is None or label not in bm25_results:

@@ -389,3 +389,30 @@ def test_build_retriever_loads_the_index_model_by_default(saved_index: Path) -> 
 def test_build_example_retriever(embedder: Embedder) -> None:
     retriever = build_example_retriever(RetrievalConfig(), embedder=embedder)
     assert retriever.search("Show that 97 is prime.", k=1)[0].item.id == "prime_97"
+
+
+def test_weighted_fusion_and_validation() -> None:
+    class Fixed:
+        def __init__(self, names: list[str]) -> None:
+            self.names = names
+
+        def search(self, query: str, k: int = 10) -> list[Hit[Example]]:
+            return [
+                Hit(item=Example(id=n, informal=n, formal=n), score=1.0, rank=r, source="fixed")
+                for r, n in enumerate(self.names[:k], start=1)
+            ]
+
+    hits = HybridRetriever([Fixed(["a", "b"]), Fixed(["b", "a"])], weights=[1.0, 0.5]).search("q", k=2)
+    assert [h.item.id for h in hits] == ["a", "b"]
+    assert hits[0].score == pytest.approx(1 / 61 + 0.5 / 62)
+    with pytest.raises(ValueError, match="one non-negative number per retriever"):
+        HybridRetriever([Fixed(["a"])], weights=[1.0, 1.0])
+
+
+def test_bm25_built_with_older_tokens_is_rebuilt_at_load(saved_index: Path, tmp_path: Path) -> None:
+    copy = _copy(saved_index, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["bm25_tokenizer"] = 0
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    hits = BM25Retriever.from_index(DeclarationIndex.load(copy)).search("Real.sqrt_nonneg", k=1)
+    assert hits[0].item.name == "Real.sqrt_nonneg"

@@ -24,9 +24,7 @@ class BM25Index:
     def build(cls, declarations: Sequence[Declaration]) -> BM25Index:
         import bm25s
 
-        corpus_tokens = [
-            declaration_bm25_tokens(declaration) or [declaration.name] for declaration in declarations
-        ]
+        corpus_tokens = [declaration_bm25_tokens(declaration) or [declaration.name] for declaration in declarations]
         model = bm25s.BM25()
         model.index(corpus_tokens, show_progress=False)  # seconds even for all of Mathlib
         return cls(model, len(declarations))
@@ -52,7 +50,5 @@ class BM25Index:
         try:
             model = bm25s.BM25.load(str(directory), show_progress=False)
         except (OSError, ValueError, KeyError) as exc:
-            raise RetrievalError(
-                f"cannot read the BM25 index in {directory} ({exc}); rebuild the index"
-            ) from None
+            raise RetrievalError(f"cannot read the BM25 index in {directory} ({exc}); rebuild the index") from None
         return cls(model, count)

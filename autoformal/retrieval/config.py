@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoformal.corpus.models import Declaration, Example
 from autoformal.retrieval.base import Retriever
 from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig
-from autoformal.retrieval.retrievers import DEFAULT_CANDIDATES, DEFAULT_FUSION_K
+from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT, DEFAULT_CANDIDATES, DEFAULT_FUSION_K
 
 #: Where `autoformal index build` writes and `autoformal index search` reads by default.
 DEFAULT_INDEX_DIR = Path("retrieval_index") / "mathlib"
@@ -24,13 +24,12 @@ class RetrievalConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     index_dir: Path = Field(DEFAULT_INDEX_DIR, description="Directory written by `autoformal index build`.")
-    model: str | None = Field(
-        None, description="Query encoder; None uses the model recorded in the index manifest."
-    )
+    model: str | None = Field(None, description="Query encoder; None uses the model recorded in the index manifest.")
     max_seq_length: int | None = Field(128, ge=8, description="Encoder token limit (see EmbedderConfig).")
     retriever: RetrieverKind = "hybrid"
     k: int = Field(10, ge=1, description="Declarations returned per query.")
     fusion_k: int = Field(DEFAULT_FUSION_K, ge=0, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(DEFAULT_BM25_WEIGHT, ge=0, description="BM25's fusion weight (dense: 1).")
     candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="Depth read from each fused retriever.")
     examples: Path | None = Field(None, description="Examples JSONL for few-shot; None: the shipped set.")
     verify_checksums: bool = Field(True, description="Check index file checksums on load.")
@@ -60,13 +59,14 @@ def build_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None
     if config.retriever == "dense":
         return dense
     return HybridRetriever(
-        [dense, BM25Retriever.from_index(index)], fusion_k=config.fusion_k, candidates=config.candidates
+        [dense, BM25Retriever.from_index(index)],
+        weights=[1.0, config.bm25_weight],
+        fusion_k=config.fusion_k,
+        candidates=config.candidates,
     )
 
 
-def build_example_retriever(
-    config: RetrievalConfig, *, embedder: Embedder | None = None
-) -> Retriever[Example]:
+def build_example_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None) -> Retriever[Example]:
     """Dense retriever over the few-shot examples (``config.examples`` or the shipped set)."""
     from autoformal.corpus.examples import load_examples
     from autoformal.retrieval.retrievers import ExampleRetriever

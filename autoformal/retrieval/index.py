@@ -30,7 +30,7 @@ from autoformal.corpus.errors import CorpusError
 from autoformal.corpus.jsonl import declaration_from_record, iter_json_records, write_declarations_jsonl
 from autoformal.corpus.models import Declaration
 from autoformal.retrieval.base import RetrievalError
-from autoformal.retrieval.text import declaration_text
+from autoformal.retrieval.text import BM25_TOKENIZER_VERSION, declaration_text
 
 if TYPE_CHECKING:
     from autoformal.retrieval.bm25 import BM25Index
@@ -81,6 +81,7 @@ class IndexManifest(BaseModel):
     corpus_hash: str = Field(description="sha256 over the content hashes of the declarations, in order.")
     count: int
     index_type: IndexType
+    bm25_tokenizer: int = Field(0, description="`BM25_TOKENIZER_VERSION` the bm25/ index was built with.")
     built_at: str
     build_seconds: float
     embedded: int = Field(description="Declarations embedded by the build that wrote this index.")
@@ -210,9 +211,7 @@ class DeclarationIndex:
                     previous.manifest.max_seq_length,
                 )
         vectors = np.empty((len(declarations), embedder.dimension), dtype=np.float32)
-        missing = [
-            i for i, declaration in enumerate(declarations) if declaration.content_hash not in reusable
-        ]
+        missing = [i for i, declaration in enumerate(declarations) if declaration.content_hash not in reusable]
         for i, declaration in enumerate(declarations):
             row = reusable.get(declaration.content_hash)
             if row is not None:
@@ -234,6 +233,7 @@ class DeclarationIndex:
             corpus_hash=corpus_hash(declarations),
             count=len(declarations),
             index_type=chosen,
+            bm25_tokenizer=BM25_TOKENIZER_VERSION,
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(elapsed, 3),
             embedded=len(missing),
@@ -306,9 +306,7 @@ class DeclarationIndex:
                 faiss.write_index(self._faiss, str(staging / FAISS_INDEX))
             self.bm25.save(staging / BM25_DIR)
             files = {
-                str(path.relative_to(staging)): _sha256(path)
-                for path in sorted(staging.rglob("*"))
-                if path.is_file()
+                str(path.relative_to(staging)): _sha256(path) for path in sorted(staging.rglob("*")) if path.is_file()
             }
             self.manifest = self.manifest.model_copy(update={"files": files})
             (staging / MANIFEST).write_text(self.manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -349,9 +347,7 @@ class DeclarationIndex:
         return manifest
 
     @classmethod
-    def load(
-        cls, directory: str | Path, *, embedder: Embedder | None = None, verify: bool = True
-    ) -> DeclarationIndex:
+    def load(cls, directory: str | Path, *, embedder: Embedder | None = None, verify: bool = True) -> DeclarationIndex:
         """Load and check an index directory (checksums with ``verify``; model against ``embedder``)."""
         root = Path(directory)
         manifest = cls.read_manifest(root)
@@ -361,9 +357,7 @@ class DeclarationIndex:
             if not path.is_file():
                 raise IndexCorruptError(f"{root} is missing {name}; {rebuild}")
             if verify and _sha256(path) != digest:
-                raise IndexCorruptError(
-                    f"{path} does not match its checksum (truncated or edited); {rebuild}"
-                )
+                raise IndexCorruptError(f"{path} does not match its checksum (truncated or edited); {rebuild}")
         try:
             declarations = [
                 declaration_from_record(record, where=f"{root / DECLARATIONS}:{line}")
@@ -398,7 +392,10 @@ class DeclarationIndex:
                 raise IndexCorruptError(f"{root / FAISS_INDEX} does not match the manifest; {rebuild}")
             _configure_loaded(faiss_index, manifest.index_type)
         bm25 = None
-        if (root / BM25_DIR).is_dir():
+        if manifest.bm25_tokenizer != BM25_TOKENIZER_VERSION:
+            # Query tokens would not match the stored ones; BM25 is cheap to rebuild (lazily, on first use).
+            logger.warning("%s: BM25 index uses older tokens; rebuilding it in memory", root)
+        elif (root / BM25_DIR).is_dir():
             from autoformal.retrieval.bm25 import BM25Index
 
             bm25 = BM25Index.load(root / BM25_DIR, count=manifest.count)

@@ -56,8 +56,7 @@ def _pooling_mode(model_dir: Path) -> str:
         others = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value]
     if len(modes) != 1 or len(others) != 1:
         raise ConfigurationError(
-            f"the ONNX backend supports mean or CLS pooling, {pooling_dir} asks for {others}; "
-            "use backend='torch'"
+            f"the ONNX backend supports mean or CLS pooling, {pooling_dir} asks for {others}; use backend='torch'"
         )
     return modes[0]
 
@@ -130,9 +129,7 @@ def _export(model_dir: Path, target: Path, quantize: bool) -> None:
 class OnnxSentenceEncoder:
     """Tokenize → ONNX transformer → pooling, matching the sentence-transformers pipeline."""
 
-    def __init__(
-        self, model_dir: Path, *, max_seq_length: int | None, quantize: bool, cache_dir: Path
-    ) -> None:
+    def __init__(self, model_dir: Path, *, max_seq_length: int | None, quantize: bool, cache_dir: Path) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 

@@ -34,6 +34,10 @@ def declaration_text(declaration: Declaration) -> str:
     return text
 
 
+#: Bump when `bm25_tokens` changes: BM25 indexes built with other tokens are rebuilt at load.
+BM25_TOKENIZER_VERSION = 2
+
+
 @cache
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
@@ -52,7 +56,9 @@ def bm25_tokens(text: str) -> list[str]:
     tokens: list[str] = []
     for word in re.findall(r"[\w.']+", text):
         pieces = [piece.lower() for piece in split_name(word) if _WORD.fullmatch(piece)]
-        pieces = [piece for piece in pieces if piece not in stopwords]
+        # Numbers and one-letter variables (`x`, `n`, `24` in "$\log_x w = 24$") match everything and
+        # nothing: dropping them doubled BM25's Recall@20 on the miniF2F valid split.
+        pieces = [p for p in pieces if p not in stopwords and not p.isdigit() and not (len(p) == 1 and p.isascii())]
         tokens.extend(pieces)
         if "." in word.strip(".") and len(pieces) > 1:
             tokens.append(word.strip(".").lower())
