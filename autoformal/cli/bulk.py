@@ -11,6 +11,16 @@ import typer
 from rich.markup import escape
 
 from autoformal.cli.app import app
+from autoformal.cli.formalize import (
+    NOT_CHECKED_WARNING,
+    BackendOption,
+    BaseUrlOption,
+    ModelOption,
+    NoLeanOption,
+    SamplesOption,
+    build_config,
+    make_formalizer,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,55 +29,6 @@ if TYPE_CHECKING:
     from autoformal.pipeline import Formalizer
 
 _SHOWN_INVALID = 20
-
-# -- generation options (the same as `autoformal formalize`) -------------------------------------------------
-
-SamplesOption = Annotated[
-    int | None, typer.Option("--samples", "-k", min=1, help="Candidates sampled per input [default: 8].")
-]
-NoLeanOption = Annotated[bool, typer.Option("--no-lean", help="Skip Lean elaboration (results marked unchecked).")]
-BackendOption = Annotated[
-    str | None,
-    typer.Option("--backend", help="openai (OpenAI-compatible server, default), transformers or vllm."),
-]
-ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Model id (AUTOFORMAL_MODEL).")]
-BaseUrlOption = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (AUTOFORMAL_BASE_URL).")
-]
-
-
-def build_formalizer(
-    *, samples: int | None, no_lean: bool, backend: str | None, model: str | None, base_url: str | None
-) -> Formalizer:
-    """A `Formalizer` from `FormalizerConfig` (environment, autoformal.toml) with the command-line overrides."""
-    from autoformal.config import FormalizerConfig
-    from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
-    from autoformal.pipeline import Formalizer
-
-    base = FormalizerConfig()
-    overrides: dict[str, object] = {}
-    if samples is not None:
-        overrides["samples"] = samples
-    if no_lean:
-        overrides["lean"] = False
-    kind = backend or base.backend.kind
-    kinds = {"openai": OpenAIBackendConfig, "transformers": TransformersBackendConfig, "vllm": VLLMBackendConfig}
-    if kind not in kinds:
-        raise typer.BadParameter(f"unknown backend {kind!r}; choose one of {', '.join(kinds)}", param_hint="--backend")
-    if base_url is not None and kind != "openai":
-        raise typer.BadParameter("--base-url applies to --backend openai only", param_hint="--base-url")
-    if kind != base.backend.kind or model is not None or base_url is not None:
-        fields = {"model": model} if model is not None else {}
-        if base_url is not None:
-            fields["base_url"] = base_url
-        if kind == base.backend.kind:
-            overrides["backend"] = base.backend.model_copy(update=fields)
-        elif kind == "transformers" and model is None:
-            raise typer.BadParameter("--backend transformers needs --model (a hub id or directory)")
-        else:
-            overrides["backend"] = kinds[kind](**fields)
-    return Formalizer(base.model_copy(update=overrides) if overrides else base)
-
 
 @app.command()
 def bulk(
@@ -143,13 +104,11 @@ def bulk(
             plan = plan_bulk(input_path, options, recovery.done_ids)
             _report_plan(err, plan, input_path)
             if plan.todo:
-                formalizer = build_formalizer(
-                    samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url
-                )
-                try:
+                config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+                with make_formalizer(config, err) as formalizer:
+                    if not formalizer.lean_checked:
+                        err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
                     _run_with_progress(err, plan, formalizer, writer, summary, options, default_header)
-                finally:
-                    formalizer.close()
     except AutoformalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -292,5 +251,6 @@ def _report_summary(err: Console, summary: BulkSummary) -> None:
     for stage, seconds in summary.stage_seconds.items():
         timing.add_row(stage, f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
     err.print(survival, timing)
-    if summary.records and not summary.lean_checked:
-        err.print("[yellow]no candidate was checked by Lean (--no-lean or no checker)[/]")
+    if summary.records > summary.lean_checked:
+        unchecked = summary.records - summary.lean_checked
+        err.print(f"[bold yellow]WARNING: {unchecked} of {summary.records} problems were NOT CHECKED BY LEAN[/]")

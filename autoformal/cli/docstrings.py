@@ -10,13 +10,15 @@ import typer
 from rich.markup import escape
 
 from autoformal.cli.app import app
-from autoformal.cli.bulk import (
+from autoformal.cli.formalize import (
+    NOT_CHECKED_WARNING,
     BackendOption,
     BaseUrlOption,
     ModelOption,
     NoLeanOption,
     SamplesOption,
-    build_formalizer,
+    build_config,
+    make_formalizer,
 )
 
 if TYPE_CHECKING:
@@ -64,13 +66,9 @@ def docstrings(
         report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
         _print_plan(err, report)
         if not dry_run and report.pending_claims():
-            formalizer = build_formalizer(
-                samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url
-            )
-            try:
+            config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+            with make_formalizer(config, err) as formalizer:
                 _formalize_with_progress(err, report, formalizer, concurrency)
-            finally:
-                formalizer.close()
     except AutoformalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -90,7 +88,7 @@ def docstrings(
     if as_json:
         typer.echo(report_json)
     if report.lean_checked is False:
-        err.print("[yellow]candidates were not checked by Lean (--no-lean or no checker)[/]")
+        err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
 
 
 def _print_plan(err: Console, report: DocstringReport) -> None:
