@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,7 +22,7 @@ from pydantic_settings import (
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
-from autoformal.llm.config import BackendConfig, OpenAIBackendConfig
+from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
 from autoformal.ranking.ranker import RankerConfig
 from autoformal.retrieval.config import RetrievalConfig
@@ -31,7 +31,29 @@ from autoformal.retrieval.embedder import EmbedderConfig
 CONFIG_FILE_ENV = "AUTOFORMAL_CONFIG"
 DEFAULT_CONFIG_FILE = Path("autoformal.toml")
 
-CheckerConfig = Annotated[ReplCheckerConfig | KiminaCheckerConfig, Field(discriminator="kind")]
+
+
+def _kind_or(default: str):  # type: ignore[no-untyped-def]
+    """Discriminate by `kind`, defaulting when it is absent, so `AUTOFORMAL_CHECKER__NUM_WORKERS=4` alone
+    configures the default checker instead of failing for want of `AUTOFORMAL_CHECKER__KIND`."""
+
+    def kind(value: object) -> str:
+        found = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+        return str(found or default)
+
+    return kind
+
+
+CheckerConfig = Annotated[
+    Annotated[ReplCheckerConfig, Tag("repl")] | Annotated[KiminaCheckerConfig, Tag("kimina")],
+    Discriminator(_kind_or("repl")),
+]
+BackendSettings = Annotated[
+    Annotated[OpenAIBackendConfig, Tag("openai")]
+    | Annotated[TransformersBackendConfig, Tag("transformers")]
+    | Annotated[VLLMBackendConfig, Tag("vllm")],
+    Discriminator(_kind_or("openai")),
+]
 
 
 def config_file() -> Path | None:
@@ -49,7 +71,7 @@ class FormalizerConfig(BaseSettings):
         env_prefix="AUTOFORMAL_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    backend: BackendConfig = Field(default_factory=OpenAIBackendConfig)
+    backend: BackendSettings = Field(default_factory=OpenAIBackendConfig)
     samples: int = Field(default=8, ge=1, description="Candidates sampled per input (k).")
     temperature: float = Field(default=1.0, ge=0.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)

@@ -42,10 +42,18 @@ def build_config(
     base_url: str | None,
 ) -> FormalizerConfig:
     """`FormalizerConfig` from env/TOML with the command-line overrides applied."""
+    from pydantic import ValidationError
+
     from autoformal.config import FormalizerConfig
     from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 
-    config = FormalizerConfig()
+    try:
+        config = FormalizerConfig()
+    except ValidationError as exc:
+        raise typer.BadParameter(
+            f"invalid configuration in AUTOFORMAL_* variables or the TOML file (AUTOFORMAL_CONFIG or "
+            f"./autoformal.toml):\n{exc}"
+        ) from None
     updates: dict[str, object] = {}
     if samples is not None:
         updates["samples"] = samples
