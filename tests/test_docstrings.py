@@ -103,6 +103,25 @@ def test_package_scan_reports_the_syntax_error_and_keeps_the_rest() -> None:
     assert (area.kind, area.module, area.class_name) == ("method", "algorithms", "Rectangle")
 
 
+def test_class_fields_become_accessors_of_the_opaque_class(tmp_path: Path) -> None:
+    module = tmp_path / "shapes.py"
+    module.write_text(
+        "from dataclasses import dataclass\n\n"
+        "@dataclass\nclass Box:\n    side: float\n    tags: list[str]\n    cache: object\n\n"
+        '    def volume(self) -> float:\n        """Return ``side ** 3``."""\n        return self.side ** 3\n',
+        encoding="utf-8",
+    )
+    report = plan_docstrings(module, header=DEFAULT_HEADER, options=TypeOptions(float_as_real=True))
+    assert [d.text for d in report.declarations] == [
+        "opaque shapes.Box : Type",
+        "opaque shapes.Box.side : shapes.Box → ℝ",
+        "opaque shapes.Box.tags : shapes.Box → List String",
+        "opaque shapes.Box.volume : shapes.Box → ℝ",
+    ]
+    assert len(report.skipped_fields) == 1 and "Box.cache: object" in report.skipped_fields[0]
+    assert "-- not declared: field `Box.cache: object`" in render_lean(report).text
+
+
 @pytest.mark.parametrize(
     "annotation, expected",
     [
@@ -171,6 +190,7 @@ def test_plan_declares_typed_functions_and_lists_the_others_with_reasons() -> No
     assert declared["algorithms.binary_search"] == "List ℤ → ℤ → Option ℤ"
     assert declared["algorithms.Rectangle.contains"] == "algorithms.Rectangle → Float → Float → Bool"
     assert declared["algorithms.Rectangle.square_area"] == "Float → Float"  # a staticmethod takes no instance
+    assert declared["algorithms.Rectangle.width"] == "algorithms.Rectangle → Float"  # from `self.width = width`
     reasons = {f.qualname: f.not_declared for f in report.functions if f.not_declared}
     assert set(reasons) == set(NOT_DECLARED)
     for name, fragment in NOT_DECLARED.items():
@@ -243,8 +263,17 @@ def test_cli_writes_lean_file_and_report(
             monkeypatch.setenv(key, value)
         result = CliRunner().invoke(
             app,
-            ["docstrings", str(EXAMPLES / "algorithms.py"), "-o", str(out), "--report", str(report_path),
-             "--samples", "3", "--real"],
+            [
+                "docstrings",
+                str(EXAMPLES / "algorithms.py"),
+                "-o",
+                str(out),
+                "--report",
+                str(report_path),
+                "--samples",
+                "3",
+                "--real",
+            ],
         )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
@@ -262,7 +291,7 @@ def test_cli_dry_run_calls_no_model(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(app, ["docstrings", str(EXAMPLES), "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
+    report = json.loads(result.stdout[result.stdout.index("{") :])
     assert report["lean_checked"] is None
-    assert len(report["declarations"]) == 10
+    assert len(report["declarations"]) == 12
     assert all(c["result"] is None for f in report["functions"] for c in f["claims"])

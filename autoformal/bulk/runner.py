@@ -242,4 +242,3 @@ def _error_record(problem: Problem, exc: Exception, elapsed: float) -> dict[str,
         input=problem.text, lean_checked=False, errors=[f"{type(exc).__name__}: {exc}"], stage_counts={}
     )
     return {"id": problem.id, "elapsed_s": round(elapsed, 4), **result.model_dump(mode="json")}
-

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 _SHOWN_INVALID = 20
 
+
 @app.command()
 def bulk(
     input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", exists=True, dir_okay=False, help="Problems.")],
@@ -153,6 +154,7 @@ def _run_with_progress(
     )
 
     from autoformal.bulk import ProblemDone, run_bulk
+
     progress = Progress(
         TextColumn("[bold]bulk"),
         BarColumn(),

@@ -123,7 +123,5 @@ def _formalize_with_progress(err: Console, report: DocstringReport, formalizer: 
     ) as progress:
         task = progress.add_task("claims", total=len(report.pending_claims()))
         asyncio.run(
-            formalize_docstrings(
-                report, formalizer, concurrency=concurrency, on_done=lambda *_: progress.advance(task)
-            )
+            formalize_docstrings(report, formalizer, concurrency=concurrency, on_done=lambda *_: progress.advance(task))
         )

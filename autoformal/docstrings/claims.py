@@ -18,8 +18,24 @@ ClaimKind = Literal["postcondition", "raises", "returns", "example"]
 
 _SECTION = re.compile(r"^(?P<name>[A-Z][A-Za-z ]*):\s*$")
 _NUMPY_UNDERLINE = re.compile(r"^-{3,}\s*$")
-_CONTEXT_SECTIONS = {"args", "arguments", "parameters", "params", "keyword args", "attributes", "note", "notes",
-                     "see also", "references", "todo", "warning", "warnings", "yields", "examples", "example"}
+_CONTEXT_SECTIONS = {
+    "args",
+    "arguments",
+    "parameters",
+    "params",
+    "keyword args",
+    "attributes",
+    "note",
+    "notes",
+    "see also",
+    "references",
+    "todo",
+    "warning",
+    "warnings",
+    "yields",
+    "examples",
+    "example",
+}
 _CLAIM_SECTIONS = {"returns": "returns", "return": "returns", "raises": "raises", "raise": "raises"}
 _EXCEPTION_ENTRY = re.compile(r"^[A-Z]\w*(?:\.\w+)*\s*:")
 _REST_FIELD = re.compile(r"^:(?P<field>returns?|raises?)(?:\s+(?P<arg>[\w.]+))?:\s*(?P<text>.*)$")

@@ -46,8 +46,11 @@ def render_lean(report: DocstringReport, *, top: int = 1) -> RenderedFile:
         out.append(f"-- skipped {error.file}" + (f":{error.line}" if error.line else "") + f": {error.message}")
     for function in report.functions:
         if function.not_declared is not None:
-            out.append(f"-- not declared: {function.qualname} ({function.file}:{function.line}): "
-                       f"{_one_line(function.not_declared)}")
+            out.append(
+                f"-- not declared: {function.qualname} ({function.file}:{function.line}): "
+                f"{_one_line(function.not_declared)}"
+            )
+    out += [f"-- not declared: {_one_line(reason)}" for reason in report.skipped_fields]
     theorems: list[RenderedTheorem] = []
     omitted: list[str] = []
     taken: set[str] = {d.name for d in report.declarations}
@@ -91,8 +94,10 @@ def _one_line(text: str) -> str:
 
 
 def _quote(claim: ClaimSpec) -> list[str]:
-    lines = [f"-- {claim.kind}, docstring line{'s' if len(claim.file_lines) > 1 else ''} "
-             f"{', '.join(map(str, claim.file_lines))}:"]
+    lines = [
+        f"-- {claim.kind}, docstring line{'s' if len(claim.file_lines) > 1 else ''} "
+        f"{', '.join(map(str, claim.file_lines))}:"
+    ]
     return lines + [f"--   {line}" for line in claim.quoted]
 
 

@@ -58,6 +58,16 @@ class PyFunction(BaseModel):
         return f"{self.qualname}({', '.join(param(p) for p in self.params)}){returns}"
 
 
+class PyField(BaseModel):
+    """An instance attribute with a type: annotated in the class body (dataclass style) or in `__init__`
+    (`self.x: T = ...`, or `self.x = x` for an annotated parameter `x`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    annotation: str
+
+
 class SourceError(BaseModel):
     """A file that could not be read or parsed."""
 
@@ -74,6 +84,7 @@ class SourceScan(BaseModel):
     files: list[Path]
     functions: list[PyFunction]
     classes: dict[str, list[str]] = Field(default_factory=dict, description="module → top-level class names")
+    fields: dict[str, list[PyField]] = Field(default_factory=dict, description="`module.Class` → typed fields")
     errors: list[SourceError] = Field(default_factory=list)
     undocumented: int = Field(default=0, description="Functions/methods skipped for having no docstring.")
 
@@ -106,6 +117,7 @@ def scan_python(path: str | Path) -> SourceScan:
     root, files = python_files(path)
     functions: list[PyFunction] = []
     classes: dict[str, list[str]] = {}
+    fields: dict[str, list[PyField]] = {}
     errors: list[SourceError] = []
     undocumented = 0
     for file in files:
@@ -118,14 +130,43 @@ def scan_python(path: str | Path) -> SourceScan:
             errors.append(SourceError(file=file, line=None, message=f"cannot read: {exc}"))
             continue
         module = module_name(root, file)
-        classes[module] = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
-        for node, class_name in _definitions(tree):
-            function = _function(node, file, module, class_name)
+        class_nodes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+        classes[module] = [node.name for node in class_nodes]
+        for class_node in class_nodes:
+            fields[".".join(filter(None, [module, class_node.name]))] = _fields(class_node)
+        for definition, class_name in _definitions(tree):
+            function = _function(definition, file, module, class_name)
             if function is None:
                 undocumented += 1
             else:
                 functions.append(function)
-    return SourceScan(files=files, functions=functions, classes=classes, errors=errors, undocumented=undocumented)
+    return SourceScan(
+        files=files, functions=functions, classes=classes, fields=fields, errors=errors, undocumented=undocumented
+    )
+
+
+def _fields(node: ast.ClassDef) -> list[PyField]:
+    found: dict[str, str] = {}
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            annotation = ast.unparse(item.annotation)
+            if not annotation.startswith(("ClassVar", "typing.ClassVar")):
+                found.setdefault(item.target.id, annotation)
+    init = next((i for i in node.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None)
+    if init is not None:
+        params = {a.arg: ast.unparse(a.annotation) for a in init.args.args if a.annotation is not None}
+        for stmt in ast.walk(init):
+            if isinstance(stmt, ast.AnnAssign) and _is_self_attribute(stmt.target):
+                found.setdefault(stmt.target.attr, ast.unparse(stmt.annotation))  # type: ignore[union-attr]
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and stmt.value.id in params:
+                for target in stmt.targets:
+                    if _is_self_attribute(target):
+                        found.setdefault(target.attr, params[stmt.value.id])  # type: ignore[attr-defined]
+    return [PyField(name=name, annotation=annotation) for name, annotation in found.items()]
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
 def _definitions(tree: ast.Module) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]]:
@@ -192,8 +233,7 @@ def _params(args: ast.arguments) -> list[PyParam]:
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     params = [
-        PyParam(name=a.arg, annotation=_annotation(a), has_default=i >= first_default)
-        for i, a in enumerate(positional)
+        PyParam(name=a.arg, annotation=_annotation(a), has_default=i >= first_default) for i, a in enumerate(positional)
     ]
     if args.vararg is not None:
         params.append(PyParam(name=args.vararg.arg, annotation=_annotation(args.vararg), kind="var_positional"))

@@ -18,6 +18,7 @@ from autoformal.docstrings.types import (
     TypeOptions,
     UntypableError,
     declare_class,
+    declare_field,
     declare_function,
 )
 from autoformal.results import FormalizationResult
@@ -66,7 +67,8 @@ class DocstringReport(BaseModel):
     source_errors: list[SourceError] = Field(default_factory=list)
     undocumented: int = 0
     header: str
-    declarations: list[LeanDeclaration] = Field(description="Class types first, then functions.")
+    declarations: list[LeanDeclaration] = Field(description="Class types, their typed fields, then functions.")
+    skipped_fields: list[str] = Field(default_factory=list, description="Class fields not declared, with why.")
     functions: list[FunctionSpec]
     lean_checked: bool | None = Field(default=None, description="None until formalized.")
     model: str | None = None
@@ -104,8 +106,23 @@ def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | Non
             used_classes.update((function.module, c) for c in classes if _mentions(spec.declaration, function, c))
         spec.claims = [_claim_spec(function, claim) for claim in split_claims(function.docstring)]
         functions.append(spec)
-    class_decls = [declare_class(module, name) for module, name in sorted(used_classes)]
-    declarations = class_decls + [f.declaration for f in functions if f.declaration is not None]
+    function_decls = [f.declaration for f in functions if f.declaration is not None]
+    taken = {d.name for d in function_decls}
+    class_decls: list[LeanDeclaration] = []
+    field_decls: list[LeanDeclaration] = []
+    skipped_fields: list[str] = []
+    for module, class_name in sorted(used_classes):
+        class_decls.append(declare_class(module, class_name))
+        for field in scan.fields.get(".".join(filter(None, [module, class_name])), []):
+            try:
+                declaration = declare_field(module, class_name, field, scan.classes.get(module, []), options)
+            except UntypableError as exc:
+                skipped_fields.append(str(exc))
+                continue
+            if declaration.name in taken:  # a method or property of the same name models it already
+                continue
+            field_decls.append(declaration)
+    declarations = class_decls + field_decls + function_decls
     return DocstringReport(
         path=Path(path),
         files=scan.files,
@@ -113,6 +130,7 @@ def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | Non
         undocumented=scan.undocumented,
         header=header,
         declarations=declarations,
+        skipped_fields=skipped_fields,
         functions=functions,
     )
 

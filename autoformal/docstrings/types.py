@@ -27,7 +27,7 @@ from collections.abc import Collection
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.docstrings.source import PyFunction
+from autoformal.docstrings.source import PyField, PyFunction
 from autoformal.errors import AutoformalError
 from autoformal.syntax import check_safe
 
@@ -215,6 +215,20 @@ def _atomic_arrow_arg(text: str) -> bool:
         if depth == 0 and text.startswith("→", i):
             return False
     return True
+
+
+def declare_field(
+    module: str, class_name: str, field: PyField, classes: Collection[str], options: TypeOptions
+) -> LeanDeclaration:
+    """`opaque module.Class.field : module.Class → T`: the attribute as a function of the instance."""
+    owner = lean_name(*filter(None, [module, class_name]))
+    try:
+        result = lean_type(field.annotation, classes, module=module, options=options)
+    except UntypableError as exc:
+        raise UntypableError(f"field `{class_name}.{field.name}: {field.annotation}`: {exc}") from None
+    if result == owner:
+        raise UntypableError(f"field `{class_name}.{field.name}` has the class's own type (no known inhabitant)")
+    return LeanDeclaration(name=lean_name(owner, field.name), type=f"{owner} → {result}")
 
 
 def declare_class(module: str, class_name: str) -> LeanDeclaration:
