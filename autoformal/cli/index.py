@@ -56,9 +56,7 @@ def _fail(exc: Exception) -> NoReturn:
 def build(
     corpus: Annotated[
         Path,
-        typer.Option(
-            "--corpus", exists=True, help="decls.jsonl(.gz), ExportDecls output, or a Lean source directory."
-        ),
+        typer.Option("--corpus", exists=True, help="decls.jsonl(.gz), ExportDecls output, or a Lean source directory."),
     ],
     out: Annotated[
         Path, typer.Option("--out", help="Index directory to write (replaced atomically).")
@@ -66,12 +64,8 @@ def build(
     model: Annotated[
         str, typer.Option("--model", help="sentence-transformers model name or directory.")
     ] = DEFAULT_MODEL,
-    backend: Annotated[
-        BackendOption, typer.Option("--backend", help="Encoder runtime.")
-    ] = BackendOption.onnx,
-    quantize: Annotated[
-        bool, typer.Option("--quantize", help="int8 encoder (onnx backend; faster).")
-    ] = False,
+    backend: Annotated[BackendOption, typer.Option("--backend", help="Encoder runtime.")] = BackendOption.onnx,
+    quantize: Annotated[bool, typer.Option("--quantize", help="int8 encoder (onnx backend; faster).")] = False,
     max_seq_length: Annotated[int, typer.Option("--max-seq-length", min=8, help="Tokens per text.")] = 128,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
     index_type: Annotated[
@@ -101,7 +95,9 @@ def build(
     try:
         with err.status(f"reading {corpus}"):
             loaded = load_declarations(
-                corpus, on_duplicate=on_duplicate.value.replace("-", "_"), additive_twins=additive_twins
+                corpus,
+                on_duplicate="error" if on_duplicate is DuplicateOption.error else "keep_first",
+                additive_twins=additive_twins,
             )
         err.print(
             f"{len(loaded)} declarations ({loaded.additive_twins} additive twins synthesized, "
@@ -151,9 +147,7 @@ def search(
     index_dir: Annotated[Path, typer.Option("--index", help="Index directory.")] = DEFAULT_INDEX_DIR,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Hits to return.")] = 10,
     retriever: Annotated[RetrieverOption, typer.Option("--retriever")] = RetrieverOption.hybrid,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Query encoder (default: the index's model).")
-    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Query encoder (default: the index's model).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
 ) -> None:
     """Search an index: rank, name, signature, score."""

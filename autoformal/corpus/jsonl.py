@@ -40,8 +40,7 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     record = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise CorpusFormatError(
-                        f"{path}:{line_number}: not a JSON object ({exc.msg}); "
-                        "each line must be one JSON object"
+                        f"{path}:{line_number}: not a JSON object ({exc.msg}); each line must be one JSON object"
                     ) from None
                 if not isinstance(record, dict):
                     raise CorpusFormatError(

@@ -43,9 +43,7 @@ def export_declarations(
         )
     root = Path(project)
     if not (root / "lakefile.lean").is_file() and not (root / "lakefile.toml").is_file():
-        raise ConfigurationError(
-            f"{root} is not a Lake project (no lakefile); pass the project that imports Mathlib"
-        )
+        raise ConfigurationError(f"{root} is not a Lake project (no lakefile); pass the project that imports Mathlib")
     target = Path(out)
     partial = target.with_name(target.name + ".partial")
     command = [lake, "env", "lean", "--run", str(export_program_path()), *modules]

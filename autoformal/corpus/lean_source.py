@@ -45,9 +45,7 @@ MODIFIERS = (
     "public",
     "meta",
 )
-_KIND = re.compile(
-    r"(?:" + "|".join(re.escape(kind).replace(r"\ ", r"\s+") for kind in DECLARATION_KINDS) + r")\b"
-)
+_KIND = re.compile(r"(?:" + "|".join(re.escape(kind).replace(r"\ ", r"\s+") for kind in DECLARATION_KINDS) + r")\b")
 _MODIFIER = re.compile(r"(?:" + "|".join(MODIFIERS) + r")\b")
 _IN_PREFIX = re.compile(r"(?:open|set_option|variable|include|omit)\b[^\n]*?\bin\b\s*", re.S)
 _NAME = re.compile(r"(?:«[^»]*»|[^\s()\[\]{}⦃⦄:,@\"]+)")
@@ -88,7 +86,9 @@ def _balanced_end(text: str, start: int) -> int:
 
 
 def _split_top_level(text: str, separator: str = ",") -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch in _OPENERS:
             depth += 1
@@ -134,7 +134,7 @@ def _command_starts(blanked: str) -> list[int]:
 
 def _docstrings(text: str, blanked: str) -> list[tuple[int, int, str]]:
     """``(start, end, content)`` of every ``/-- ... -/`` (they are blanked like comments)."""
-    found = []
+    found: list[tuple[int, int, str]] = []
     for match in re.finditer(r"/--", text):
         start = match.start()
         if blanked[start] != " " or (found and start < found[-1][1]):
@@ -181,9 +181,7 @@ def parse_lean_source(
             if scopes:
                 scopes[-1].variables.append(binders)
             continue
-        declaration = _parse_declaration(
-            chunk, start, text, docstrings, docstring_by_end, scopes, module, path
-        )
+        declaration = _parse_declaration(chunk, start, text, docstrings, docstring_by_end, scopes, module, path)
         if declaration is None:
             continue
         if declaration.name:
@@ -303,9 +301,7 @@ def read_lean_tree(root: Path) -> tuple[list[Declaration], int]:
                 f"{file}: not valid UTF-8 ({exc.reason} at byte {exc.start}); Lean sources must be UTF-8"
             ) from None
         base = root if root.is_dir() else file.parent
-        found, skipped = parse_lean_source(
-            text, module=module_name(base, file), path=str(file.relative_to(base))
-        )
+        found, skipped = parse_lean_source(text, module=module_name(base, file), path=str(file.relative_to(base)))
         declarations.extend(found)
         anonymous += skipped
     return declarations, anonymous

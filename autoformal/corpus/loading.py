@@ -23,11 +23,11 @@ class DeclarationCorpus(BaseModel):
     source: str
     declarations: list[Declaration]
     records: int = Field(description="Records read from the source (before dropping anything).")
-    anonymous: int = Field(0, description="Records without a name (e.g. anonymous instances), dropped.")
+    anonymous: int = Field(default=0, description="Records without a name (e.g. anonymous instances), dropped.")
     duplicate_names: list[str] = Field(
         default_factory=list, description="Names seen more than once; only the first occurrence is kept."
     )
-    additive_twins: int = Field(0, description="Declarations synthesized from `@[to_additive]`.")
+    additive_twins: int = Field(default=0, description="Declarations synthesized from `@[to_additive]`.")
 
     def __len__(self) -> int:
         return len(self.declarations)
@@ -52,9 +52,7 @@ def _deduplicate(
             "on_duplicate='keep_first' (CLI: --on-duplicate keep-first)"
         )
     if duplicates:
-        logger.warning(
-            "%s: kept the first of %d duplicated names (%s)", source, len(duplicates), duplicates[:5]
-        )
+        logger.warning("%s: kept the first of %d duplicated names (%s)", source, len(duplicates), duplicates[:5])
     return kept, duplicates
 
 

@@ -61,9 +61,7 @@ class Example(BaseModel):
 
     id: str
     informal: str
-    formal: str = Field(
-        description="Lean 4 statement (optionally preceded by an answer preamble), proof `sorry`."
-    )
+    formal: str = Field(description="Lean 4 statement (optionally preceded by an answer preamble), proof `sorry`.")
     header: str | None = Field(default=None, description="Imports/opens the formal statement needs.")
     source: str | None = None
 

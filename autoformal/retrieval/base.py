@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoformal.errors import AutoformalError
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 #: Longest query accepted. Informal statements are a few hundred characters; anything near this limit is a
 #: whole document pasted by mistake, and the encoder would only see its first ``max_seq_length`` tokens.
@@ -36,10 +35,10 @@ class Hit(BaseModel, Generic[T]):
 
 
 @runtime_checkable
-class Retriever(Protocol[T_co]):
+class Retriever(Protocol[T]):
     """Anything that maps a query to ranked items (declarations, examples, ...)."""
 
-    def search(self, query: str, k: int = 10) -> list[Hit[T_co]]: ...  # type: ignore[misc]
+    def search(self, query: str, k: int = 10) -> list[Hit[T]]: ...
 
 
 def validate_query(query: str, k: int) -> str:

