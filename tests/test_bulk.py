@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bulk_support import formalizer_config, read_output, write_problems
+from test_bulk_support import cli_environment, formalizer_config, read_output, write_problems
 from typer.testing import CliRunner
 
 from autoformal.bulk import (
@@ -234,3 +234,27 @@ def test_cli_dry_run_counts_and_estimates(tmp_path: Path) -> None:
     estimate = json.loads(result.stdout.strip().splitlines()[-1])
     assert estimate["todo"] == 5 and estimate["already_done"] == 5 and estimate["beyond_limit"] == 10
     assert estimate["estimated_seconds"] == pytest.approx(5 * 2.0 / 5)
+
+
+def test_cli_run_on_the_example_problems_then_resume_is_a_no_op(
+    tmp_path: Path, standin: StandinInstall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoformal.cli import app
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "bulk" / "problems.jsonl"
+    out = tmp_path / "out.jsonl"
+    with OpenAIStubServer() as server:
+        for key, value in cli_environment(server, standin, tmp_path / "cache").items():
+            monkeypatch.setenv(key, value)
+        first = CliRunner().invoke(app, ["bulk", str(example), "-o", str(out), "--samples", "2", "--json"])
+        assert first.exit_code == 0, first.output
+        again = CliRunner().invoke(app, ["bulk", str(example), "-o", str(out), "--resume", "--json"])
+        assert again.exit_code == 0, again.output
+        requests = len(server.chat_requests)
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["written"] == summary["records"] == summary["with_elaborating_candidate"] == 12
+    assert summary["survival"]["elaborated"] == 1.0 and summary["stage_seconds"]["generate"] > 0
+    resumed = json.loads(again.stdout.strip().splitlines()[-1])
+    assert resumed["written"] == 0 and resumed["records"] == 12 and requests == 12
+    records = read_output(out)
+    assert len(records) == len({r["id"] for r in records}) == 12
