@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
 from autoformal.bulk.output import JsonlAppender, Recovery
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, UnsafeHeaderError
-from autoformal.errors import ConfigurationError
+from autoformal.errors import AutoformalError, ConfigurationError
 from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
 from autoformal.results import STAGES, FormalizationResult
 
@@ -151,7 +151,7 @@ class ProblemDone:
     error: str | None
 
 
-class BulkAborted(ConfigurationError):
+class BulkAborted(AutoformalError):
     """The run stopped early; the output holds every problem finished before (resume continues it)."""
 
 
