@@ -93,7 +93,8 @@ def bulk(
             done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
             plan = plan_bulk(input_path, options, done)
             _report_plan(err, plan, input_path)
-            estimate = _estimate(plan, summary, concurrency, samples)
+            config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+            estimate = _estimate(plan, summary, concurrency, config.samples, config.lean)
             if as_json:
                 typer.echo(json.dumps(estimate))
             return
@@ -213,8 +214,9 @@ def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:
     )
 
 
-def _estimate(plan: BulkPlan, summary: BulkSummary, concurrency: int, samples: int | None) -> dict[str, object]:
-    """Counts, and a time estimate when earlier records of this output give a per-problem time."""
+def _estimate(plan: BulkPlan, summary: BulkSummary, concurrency: int, samples: int, lean: bool) -> dict[str, object]:
+    """Counts, the work they mean (one generation request of `samples` completions per problem, up to
+    `samples` Lean checks), and a time estimate when earlier records of this output give a per-problem time."""
     per_problem = summary.problem_seconds / summary.records if summary.records else None
     return {
         "valid": plan.valid,
@@ -224,6 +226,8 @@ def _estimate(plan: BulkPlan, summary: BulkSummary, concurrency: int, samples: i
         "already_done": plan.already_done,
         "todo": len(plan.todo),
         "samples_per_problem": samples,
+        "generation_requests": len(plan.todo),
+        "max_lean_checks": len(plan.todo) * samples if lean else 0,
         "mean_problem_seconds": per_problem,
         "estimated_seconds": len(plan.todo) * per_problem / concurrency if per_problem is not None else None,
     }
