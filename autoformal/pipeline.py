@@ -37,7 +37,7 @@ from autoformal.scoring import (
     SelfConsistencyScorer,
     cluster_sizes,
 )
-from autoformal.syntax import SafetyVerdict, check_safe, extract_statements
+from autoformal.syntax import SafetyVerdict, check_safe, extract_statements, parse_document
 
 if TYPE_CHECKING:
     from autoformal.corpus.models import Declaration, Example
@@ -188,7 +188,8 @@ class Formalizer:
             self._retrievers_ready = True
 
     def warm_up(self) -> None:
-        """Load the embedder and retrievers now (they load on first use otherwise)."""
+        """Build the statement parser and load the embedder and retrievers now (else on first use)."""
+        _build_parser()
         self._setup_retrievers()
         if self.backtranslator is not None:
             self.embedder()
@@ -362,6 +363,8 @@ class Formalizer:
             raise ValueError(f"{len(headers)} headers for {len(texts)} texts")
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
+        # Build the parser once before many worker threads would each build it concurrently (seconds each).
+        await asyncio.to_thread(_build_parser)
         await asyncio.to_thread(self._setup_retrievers)
         queue: asyncio.Queue[tuple[int, FormalizationResult]] = asyncio.Queue()
         next_index = iter(range(len(texts)))
@@ -450,6 +453,11 @@ class Formalizer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _build_parser() -> None:
+    """Parse a trivial statement: the grammar's parser is built on first use and cached."""
+    parse_document("theorem warm_up : True := sorry")
 
 
 def _first_error(candidates: Sequence[ScoringCandidate]) -> str:
