@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.corpus.models import Declaration, Example
 from autoformal.llm.models import ChatMessage
-from autoformal.prompts.templates import PromptTemplates
+from autoformal.prompts.templates import PromptTemplates, default_templates
 from autoformal.prompts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     TokenCounter,
@@ -80,7 +80,7 @@ def build_formalization_prompt(
     in the prompt, when it exceeds `max_input_tokens` or when it alone does not fit the prompt budget.
     """
     budget = budget or PromptBudget()
-    templates = templates or PromptTemplates()
+    templates = templates or default_templates()
     count = count_tokens or approximate_token_count
     fenced_examples = [
         example.model_copy(update={"informal": _fence(example.informal, "informal_statement")}) for example in examples
@@ -154,7 +154,7 @@ def build_backtranslation_messages(
     count_tokens: TokenCounter | None = None,
 ) -> list[ChatMessage]:
     """Messages asking for a precise English rendering of a Lean statement."""
-    templates = templates or PromptTemplates()
+    templates = templates or default_templates()
     count = count_tokens or approximate_token_count
     shown = truncate_to_tokens(_fence(statement, "lean_statement").strip(), max_statement_tokens, count)
     return [

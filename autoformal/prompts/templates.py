@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -56,3 +57,14 @@ class PromptTemplates:
 
     def render(self, name: str, **context: object) -> str:
         return self.environment.get_template(name).render(**context).strip()
+
+
+def default_templates() -> PromptTemplates:
+    """The templates for `$AUTOFORMAL_PROMPTS_DIR` (or the packaged ones), built once per directory: a Jinja
+    environment caches compiled templates, so reusing it saves recompiling them for every prompt."""
+    return _templates_for(os.environ.get(PROMPTS_DIR_ENV) or None)
+
+
+@functools.lru_cache(maxsize=8)
+def _templates_for(directory: str | None) -> PromptTemplates:
+    return PromptTemplates(directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from lark import Lark
@@ -18,8 +19,17 @@ from autoformal.syntax.transform import RawCommand, RawDeclaration, TermBuilder
 MAX_STATEMENT_CHARS = 100_000
 
 
-@functools.cache
+_PARSER_LOCK = threading.Lock()
+
+
 def _parser() -> Lark:
+    """The shared parser, built once (≈1 s) even when many threads ask for it at start-up."""
+    with _PARSER_LOCK:
+        return _build_parser()
+
+
+@functools.cache
+def _build_parser() -> Lark:
     options: dict[str, Any] = {}
     try:  # the Cython build of lark's LALR runtime roughly doubles throughput; pure Python otherwise
         import lark_cython
