@@ -122,11 +122,12 @@ def print_report(report: EvaluationReport, console: Console) -> None:
         title=f"{report.file}: {report.rows} pairs ({report.dropped_reference_rows} reference rows dropped); "
         f"held-out half: {report.held_out_rows} pairs"
     )
-    for column in ("scorer", "AUROC", "accuracy", "majority", "precision", "recall", "F1", "threshold"):
-        table.add_column(column, justify="right" if column != "scorer" else "left")
+    table.add_column("scorer", no_wrap=True)
+    for column in ("AUROC", "acc", "majority", "prec", "recall", "F1", "thr"):
+        table.add_column(column, justify="right", no_wrap=True)
     for s in report.scorers:
         m = s.held_out
-        name = f"{s.scorer} [dim](uses gold)[/]" if s.uses_reference else s.scorer
+        name = f"{s.scorer}*" if s.uses_reference else s.scorer
         table.add_row(
             name,
             f"{m.auroc:.3f}",
@@ -140,6 +141,7 @@ def print_report(report: EvaluationReport, console: Console) -> None:
     console.print(table)
     weights = ", ".join(f"{k}={v:g}" for k, v in report.weights.items())
     console.print(f"combined = weighted mean ({weights}), weights and thresholds fitted on the other half")
+    console.print("* reference-based: compares with the file's gold formalization (not available in production)")
 
 
 def _require_matplotlib() -> None:
