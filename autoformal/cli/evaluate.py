@@ -171,7 +171,7 @@ def write_reliability_plot(report: EvaluationReport, path: Path) -> None:
         axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
     axis.set_xlabel("score (bin mean)")
     axis.set_ylabel("fraction labelled faithful")
-    axis.set_title(f"Reliability on the held-out half of {Path(report.file).name}")
+    axis.set_title(f"Reliability, held-out half of {Path(report.file).name}", fontsize=9)
     axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
