@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--index", type=Path, help="Prebuilt full-corpus index for the dense latency.")
     parser.add_argument("--configs", default="onnx-fp32-128,onnx-int8-128")
+    parser.add_argument("--no-latency", action="store_true", help="Throughput only (skips part 2).")
     args = parser.parse_args()
 
     data = shared_data_dir()
@@ -107,6 +108,19 @@ def main() -> None:
         if query_embedder is None:
             query_embedder = embedder
     assert query_embedder is not None
+
+    if args.no_latency:
+        print(
+            json.dumps(
+                {
+                    "sample": len(texts),
+                    "load_average_at_start": [round(x, 2) for x in load_average],
+                    "baseline_decl_per_s": round(baseline_rate, 1),
+                    "throughput": throughput,
+                }
+            )
+        )
+        return
 
     # -- 2. latency over the whole corpus --------------------------------------------------------------
     started = time.perf_counter()
