@@ -23,6 +23,8 @@ from autoformal.cli.formalize import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from autoformal.checking.protocol import LeanChecker
+    from autoformal.scoring.backtranslation import BackTranslationScorer
     from autoformal.scoring.evaluation import EvaluationReport
 
 
@@ -85,14 +87,17 @@ def eval_command(
         err.print(f"reliability plot written to {plot}")
 
 
-def _optional_components(*, llm: bool, lean: bool) -> tuple[object, object, list[str]]:
+def _optional_components(
+    *, llm: bool, lean: bool
+) -> tuple[BackTranslationScorer | None, LeanChecker | None, list[str]]:
     """Back-translation scorer and Lean checker when configured (and not switched off), with notes."""
     from autoformal.checking.config import ReplCheckerConfig
     from autoformal.errors import ConfigurationError
     from autoformal.llm.config import OpenAIBackendConfig
 
     notes = []
-    backtranslation = checker = None
+    backtranslation: BackTranslationScorer | None = None
+    checker: LeanChecker | None = None
     if llm:
         try:
             OpenAIBackendConfig().resolved_base_url()

@@ -166,7 +166,7 @@ def checkable_header(header: str | None) -> str:
     from autoformal.checking.errors import UnsafeHeaderError
     from autoformal.checking.header import DEFAULT_HEADER, validate_header
 
-    kept = []
+    kept: list[str] = []
     for line in (header or "").splitlines():
         try:
             kept.append(validate_header("\n".join([*kept, line])).splitlines()[-1] if line.strip() else "")

@@ -27,7 +27,7 @@ _LATEX_SUBSTITUTIONS = (
 )
 _BLACKBOARD = {"<N>": "ℕ", "<Z>": "ℤ", "<Q>": "ℚ", "<R>": "ℝ", "<C>": "ℂ"}
 _UNICODE_FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
-_NUMBER_WORDS = {
+_NUMBER_WORDS: dict[str, int | Fraction] = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twice": 2, "thrice": 3, "half": Fraction(1, 2),
 }  # fmt: skip
@@ -90,9 +90,9 @@ def numbers_in_text(text: str, *, words: bool = True) -> set[Fraction]:
             found.update((Fraction(numerator), Fraction(denominator)))
     if words:
         for word in _WORD.findall(text):
-            value = _NUMBER_WORDS.get(word.lower())
-            if value is not None:
-                found.add(Fraction(value))
+            spelled = _NUMBER_WORDS.get(word.lower())
+            if spelled is not None:
+                found.add(Fraction(spelled))
     return found
 
 

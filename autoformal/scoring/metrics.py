@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 
@@ -24,7 +23,7 @@ class BinaryMetrics(BaseModel):
     majority_accuracy: float
 
 
-def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def auroc(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     """Area under the ROC curve (Mann-Whitney U with tied ranks averaged); 0.5 when one class is empty."""
     s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=bool)
@@ -44,7 +43,7 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def binary_metrics(scores: Sequence[float], labels: Sequence[bool], threshold: float) -> BinaryMetrics:
+def binary_metrics(scores: npt.ArrayLike, labels: npt.ArrayLike, threshold: float) -> BinaryMetrics:
     s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=bool)
     predicted = s >= threshold
@@ -68,7 +67,7 @@ def binary_metrics(scores: Sequence[float], labels: Sequence[bool], threshold: f
     )
 
 
-def best_threshold(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def best_threshold(scores: npt.ArrayLike, labels: npt.ArrayLike) -> float:
     """The threshold maximising accuracy on (scores, labels); fit it on data you do not report on."""
     s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=bool)
@@ -77,7 +76,7 @@ def best_threshold(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return float(candidates[int(np.argmax(accuracies))])
 
 
-def reliability(scores: Sequence[float], labels: Sequence[bool], bins: int = 10) -> list[tuple[float, float, int]]:
+def reliability(scores: npt.ArrayLike, labels: npt.ArrayLike, bins: int = 10) -> list[tuple[float, float, int]]:
     """(mean score, fraction faithful, count) per equal-width score bin with data."""
     s = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=float)
