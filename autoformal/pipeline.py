@@ -15,7 +15,9 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
 
 from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.models import CheckResult
@@ -46,6 +48,45 @@ if TYPE_CHECKING:
 
 #: Separates trusted context from the candidate in the text sent to Lean.
 CONTEXT_SEPARATOR = "\n\n"
+
+
+class InputVectorMemo:
+    """Wraps an `Embedder`, remembering vectors of the texts it was primed with (the batch's inputs, which
+    retrieval and back-translation scoring each encode again). Other texts are encoded as usual."""
+
+    def __init__(self, embedder: Embedder, max_entries: int = 100_000) -> None:
+        self.embedder = embedder
+        self.max_entries = max_entries
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def prime(self, texts: Sequence[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if not missing:
+            return
+        vectors = self.embedder.encode(missing)
+        with self._lock:
+            if len(self._vectors) + len(missing) > self.max_entries:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, vectors, strict=True))
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; wrap a single text in a list")
+        with self._lock:
+            known = {i: self._vectors[t] for i, t in enumerate(texts) if t in self._vectors}
+        if len(known) == len(texts) and texts:
+            return np.stack([known[i] for i in range(len(texts))])
+        rest = [i for i in range(len(texts)) if i not in known]
+        encoded = self.embedder.encode([texts[i] for i in rest], progress=progress)
+        out = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+        out[rest] = encoded
+        for i, vector in known.items():
+            out[i] = vector
+        return out
+
+    def __getattr__(self, name: str) -> Any:  # dimension, model_name, config, ... of the wrapped embedder
+        return getattr(self.embedder, name)
 
 
 class TrustedContextGate:
@@ -155,16 +196,18 @@ class Formalizer:
         return self.checker is not None
 
     def embedder(self) -> Embedder:
-        """The sentence encoder shared by example retrieval and back-translation scoring."""
+        """The sentence encoder shared by retrieval and back-translation scoring, behind a memo of the
+        inputs' vectors (`formalize_many` encodes all inputs in one batch up front)."""
         with self._setup_lock:
+            if self._embedder is None and self.backtranslator is not None:
+                self._embedder = self.backtranslator._embedder
             if self._embedder is None:
-                if self.backtranslator is not None and self.backtranslator._embedder is not None:
-                    self._embedder = self.backtranslator._embedder
-                else:
-                    from autoformal.retrieval.embedder import Embedder
+                from autoformal.retrieval.embedder import Embedder
 
-                    self._embedder = Embedder(self.config.embedder)
-            if self.backtranslator is not None and self.backtranslator._embedder is None:
+                self._embedder = Embedder(self.config.embedder)
+            if not isinstance(self._embedder, InputVectorMemo):
+                self._embedder = cast("Embedder", InputVectorMemo(self._embedder))
+            if self.backtranslator is not None:
                 self.backtranslator._embedder = self._embedder
             return self._embedder
 
@@ -366,11 +409,24 @@ class Formalizer:
         # Build the parser once before many worker threads would each build it concurrently (seconds each).
         await asyncio.to_thread(_build_parser)
         await asyncio.to_thread(self._setup_retrievers)
+        # Inputs are encoded in batches, in input order, while earlier inputs already generate: one batched
+        # encode per chunk instead of one small encode per input competing for the thread pool.
+        chunk = 16
+        primed = [asyncio.Event() for _ in range(0, len(texts), chunk)]
+        memo = self.embedder() if self._embedder is not None or self.backtranslator is not None else None
+
+        async def prime() -> None:
+            for n, start in enumerate(range(0, len(texts), chunk)):
+                if isinstance(memo, InputVectorMemo):
+                    await asyncio.to_thread(memo.prime, [t.strip() for t in texts[start : start + chunk]])
+                primed[n].set()
+
         queue: asyncio.Queue[tuple[int, FormalizationResult]] = asyncio.Queue()
         next_index = iter(range(len(texts)))
 
         async def worker() -> None:
             for i in next_index:
+                await primed[i // chunk].wait()
                 try:
                     result = await self.aformalize(
                         texts[i],
@@ -383,7 +439,8 @@ class Formalizer:
                     )
                 await queue.put((i, result))
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.config.concurrency, len(texts)))]
+        workers = [asyncio.create_task(prime())]
+        workers += [asyncio.create_task(worker()) for _ in range(min(self.config.concurrency, len(texts)))]
         try:
             for _ in range(len(texts)):
                 item = await queue.get()
