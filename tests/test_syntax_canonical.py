@@ -175,3 +175,17 @@ def test_canonical_form_ignores_binder_names_and_whitespace(term: Term, rnd: obj
     # whitespace: every space may become several spaces or a newline plus indentation
     spaced = re.sub(" ", lambda _m: rnd.choice([" ", "  ", "\n    "]), renamed)  # type: ignore[attr-defined]
     assert canonical_form(f"lemma other :\n  {spaced} := by sorry") == canonical_form(original)
+
+
+def test_regression_low_big_operator_as_left_operand_keeps_parentheses() -> None:
+    # found by hypothesis: `(⋃ x, s) ∪ t` printed without parentheses re-parsed as `⋃ x, (s ∪ t)`
+    term = Term("binop", "∪", (Term("bigop", "⋃", (Term("ident", "s"),), (Bound("x"),)), Term("ident", "t")))
+    assert pretty(term) == "(⋃ x, s) ∪ t"
+    assert parse_statement(f"theorem r : {pretty(term)} := sorry").conclusion == term
+
+
+def test_regression_shadowed_binder_counts_as_unused() -> None:
+    # found by hypothesis: `∀ x : p, ∀ x, x` — the outer x is unused (shadowed), so it is `p → ∀ x, x`
+    once = canonical_form("theorem r : ∀ x : p, ∀ x, x := sorry")
+    assert once == "example : p → (∀ x₀, x₀) := sorry"
+    assert canonical_form(once) == once

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from autoformal.syntax.model import Document, Statement, parse_document
 from autoformal.syntax.printer import pretty
-from autoformal.syntax.scope import PRED_IN_SCOPE, bound_names
+from autoformal.syntax.scope import PRED_IN_SCOPE, bound_names, free_identifiers
 from autoformal.syntax.terms import Bound, Term
 
 _FLIPPED = {">": "<", "≥": "≤", "⊇": "⊆", "⊃": "⊂"}
@@ -159,8 +159,9 @@ def _pattern_vars(pattern: Term) -> list[str]:
 
 
 def _mentions(t: Term, name: str) -> bool:
+    """Whether ``name`` occurs free in ``t`` (an inner binder of the same name shadows it)."""
     prefix = name + "."
-    return any(n.kind == "ident" and (n.value == name or n.value.startswith(prefix)) for n in t.walk())
+    return any(n == name or n.startswith(prefix) for n in free_identifiers((), [t]))
 
 
 def _expandable(b: Bound) -> bool:

@@ -28,13 +28,15 @@ def level_of(t: Term) -> int:
     if k in ("modeq", "rel_idx"):
         return 50
     if k in ("bigop", "integral"):
-        return prefix_level(t)
+        # a prefix whose body binds at L swallows any following operator of level ≥ L: as a left operand it
+        # stands just below L (`(⋃ x, s x) ∪ t` needs its parentheses, `∑ i, f i + 1` does not)
+        return prefix_level(t) - 1
     if k == "hom_idx":
         return 25
     if k == "unop":
         if t.value == "↑" or t.value in _PREFIX_FNS:
             return PREFIX_LEVEL
-        return prefix_level(t)
+        return prefix_level(t) - 1
     if k == "app":
         return 100
     if k in ("postfix", "proj", "index", "iterate"):
@@ -289,7 +291,7 @@ class _Printer:
         return f"{t.value} {self.binder_group(t.binders)}, {self.term(t.args[0], 0)}"
 
     def _k_bigop(self, t: Term) -> str:
-        body = self.term(t.args[0], level_of(t))
+        body = self.term(t.args[0], prefix_level(t))
         return f"{t.value} {self.binder_group(t.binders)}, {body}"
 
     def _k_integral(self, t: Term) -> str:
