@@ -45,6 +45,9 @@ def make_lean_repl_config(config: ReplCheckerConfig) -> LeanREPLConfig:
     from lean_interact.project import BaseProject
 
     project: BaseProject
+    repl_dir = config.repl_dir
+    if repl_dir is None and project_dir is not None and (project_dir / ".lake" / "build" / "bin" / "repl").exists():
+        repl_dir = project_dir  # the project carries a built REPL: no fetch needed
     try:
         if project_dir is not None:
             project = LocalProject(directory=str(project_dir), lake_path=str(lake), auto_build=False)
@@ -58,15 +61,23 @@ def make_lean_repl_config(config: ReplCheckerConfig) -> LeanREPLConfig:
             )
         return LeanREPLConfig(
             project=project,
-            local_repl_path=config.repl_dir,
-            build_repl=config.repl_dir is None,
+            local_repl_path=repl_dir,
+            build_repl=repl_dir is None,
             lake_path=lake,
             memory_hard_limit_mb=config.memory_limit_mb,
             enable_incremental_optimization=config.incremental,
             enable_parallel_elaboration=config.parallel_elaboration,
         )
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise LeanNotFoundError(f"could not prepare the Lean REPL: {exc}\n{LEAN_SETUP_STEPS}") from exc
+    except Exception as exc:  # lean-interact fails in many ways (git, lake, network); each needs the same fix
+        hint = (
+            "lean-interact could not fetch or build the Lean REPL (this needs network once). Build "
+            "leanprover-community/repl for your project's Lean version (`lake build` in a checkout) and set "
+            "AUTOFORMAL_LEAN_REPL to that checkout."
+            if repl_dir is None
+            else ""
+        )
+        cause = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+        raise LeanNotFoundError(f"could not prepare the Lean REPL ({cause})\n{hint}\n{LEAN_SETUP_STEPS}") from exc
 
 
 class _WorkerFault(Exception):
