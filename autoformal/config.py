@@ -77,6 +77,11 @@ class FormalizerConfig(BaseSettings):
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     max_tokens: int = Field(default=4096, ge=16, description="Per completion (reasoning models need room).")
     reasoning_effort: str | None = None
+    grammar_constrained: bool = Field(
+        default=False,
+        description="Send grammars/lean4_statement_generation.gbnf as vLLM structured outputs so every sample "
+        "has the shape of one statement (the server must support grammar-constrained decoding).",
+    )
     seed: int | None = Field(default=None, description="Sampling seed (fixed seed: reproducible samples).")
     prompt_budget: PromptBudget = Field(default_factory=PromptBudget)
 

@@ -25,8 +25,9 @@ from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.config import FormalizerConfig
 from autoformal.errors import AutoformalError
 from autoformal.llm.base import LLMBackend
+from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
-from autoformal.prompts import build_formalization_messages
+from autoformal.prompts import build_formalization_messages, token_counter_for
 from autoformal.ranking import Ranker
 from autoformal.results import FormalizationResult, RankedCandidate
 from autoformal.scoring import (
@@ -161,6 +162,9 @@ class Formalizer:
             backend = build_backend(cfg.backend)
         self.raw_backend = backend
         self.backend: LLMBackend = CachedBackend(backend, self.cache) if self.cache is not None else backend
+        # exact prompt budgeting with the model's own tokenizer when the backend has one
+        self._count_tokens = token_counter_for(backend)
+        self._grammar = generation_grammar() if cfg.grammar_constrained else None
         if checker is None and cfg.lean:
             from autoformal.checking.factory import build_checker
 
@@ -255,7 +259,9 @@ class Formalizer:
 
         mark = time.perf_counter()
         prompt_input = text if not context else f"{text}\n\nThese Lean declarations are in scope:\n{context}"
-        messages = build_formalization_messages(prompt_input, declarations, examples, cfg.prompt_budget)
+        messages = build_formalization_messages(
+            prompt_input, declarations, examples, cfg.prompt_budget, count_tokens=self._count_tokens
+        )
         request = GenerationRequest(
             messages=messages,
             n=cfg.samples,
@@ -263,6 +269,7 @@ class Formalizer:
             top_p=cfg.top_p,
             max_tokens=cfg.max_tokens,
             seed=cfg.seed,
+            grammar=self._grammar,
             reasoning_effort=cfg.reasoning_effort,
         )
         generation = (await self.backend.agenerate([request]))[0]
