@@ -12,6 +12,10 @@ class ConfigurationError(AutoformalError):
     """A setting is missing or inconsistent (message says which setting and how to set it)."""
 
 
+class InvalidInputError(AutoformalError, ValueError):
+    """An input text the pipeline cannot take (empty, not valid Unicode); the message says which."""
+
+
 class StatementSyntaxError(AutoformalError, ValueError):
     """A Lean statement does not parse under the statement grammar.
 

@@ -23,7 +23,7 @@ from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.models import CheckResult
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.config import FormalizerConfig
-from autoformal.errors import AutoformalError
+from autoformal.errors import AutoformalError, InvalidInputError
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
@@ -248,6 +248,7 @@ class Formalizer:
     ) -> FormalizationResult:
         """Formalize one input. `context`: trusted Lean declarations from *our* code, shown to the model and
         placed before each candidate when checking (never taken from model output)."""
+        _check_input(text)
         cfg = self.config
         timings: dict[str, float] = {}
         errors: list[str] = []
@@ -531,3 +532,18 @@ def _first_error(candidates: Sequence[ScoringCandidate]) -> str:
             text = next((m.text for m in lean.messages if m.is_error), None) or lean.detail or lean.status.value
             return text.splitlines()[0][:200] if text else lean.status.value
     return "no Lean verdict"
+
+
+def _check_input(text: object) -> None:
+    """Reject what no stage can use, before any work: non-strings, blank text, text that is not valid Unicode
+    (lone surrogates, e.g. from undecodable bytes) — the tokenizers would fail on it much later, obscurely."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"the input must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise InvalidInputError("the input is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"the input is not valid Unicode (character {exc.start}); decode bytes as UTF-8 before passing them"
+        ) from None

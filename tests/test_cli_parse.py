@@ -54,3 +54,9 @@ def test_parse_errors_are_reported_not_raised(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     bad = runner.invoke(app, ["parse", str(binary)])
     assert bad.exit_code != 0 and "not UTF-8" in _flat(bad.output)
+
+
+def test_formalize_rejects_non_utf8_stdin_before_any_work() -> None:
+    result = runner.invoke(app, ["formalize", "-", "--no-lean"], input=b"\xff\xfe not text")
+    assert result.exit_code != 0
+    assert "not UTF-8" in _flat(result.output)

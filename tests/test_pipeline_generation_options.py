@@ -41,3 +41,19 @@ def test_no_grammar_by_default(tmp_path: Path) -> None:
     server = _run(tmp_path)
     [request] = [r for r in server.requests if r.path.endswith("/chat/completions")]
     assert request.grammar is None
+
+
+def test_text_that_is_not_valid_unicode_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from autoformal.errors import InvalidInputError
+
+    config = FormalizerConfig(
+        backend=OpenAIBackendConfig(base_url="http://127.0.0.1:9/v1", model="m"),
+        lean=False,
+        cache_path=tmp_path / "cache.sqlite",
+    )
+    with Formalizer(config) as formalizer:
+        for bad in ["\udcff\udcfe undecodable bytes", "   ", 3]:
+            with pytest.raises(InvalidInputError):
+                formalizer.formalize(bad)  # type: ignore[arg-type]

@@ -36,6 +36,22 @@ def _root(
 def read_input(source: str) -> str:
     """Text from a file path or `-` (stdin), decoded as UTF-8 with a clear error otherwise."""
     raw = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    return _decode(raw, source)
+
+
+def read_text_argument(text: str) -> str:
+    """A command's text argument, or standard input for `-`; invalid UTF-8 is a clear error either way
+    (undecodable bytes on the command line reach Python as lone surrogates)."""
+    if text == "-":
+        return _decode(sys.stdin.buffer.read(), "standard input")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise typer.BadParameter("the text argument is not valid UTF-8") from None
+    return text
+
+
+def _decode(raw: bytes, source: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoformal.cli.app import app
+from autoformal.cli.app import app, read_input
 
 if TYPE_CHECKING:
     from autoformal.checking import CheckResult
@@ -71,7 +70,7 @@ def check(
     from autoformal.errors import AutoformalError
 
     err = Console(stderr=True)
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    text = read_input(source)
     statements = read_statements(text)
     header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
     config = (

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from autoformal.cli.app import app
+from autoformal.cli.app import app, read_text_argument
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -123,7 +122,7 @@ def formalize(
     from autoformal.errors import AutoformalError
 
     err = Console(stderr=True)
-    informal = sys.stdin.read() if text == "-" else text
+    informal = read_text_argument(text)
     if not informal.strip():
         raise typer.BadParameter("empty input: pass the statement as an argument or on stdin with -")
     config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)

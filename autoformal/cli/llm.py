@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from autoformal.cli.app import app
+from autoformal.cli.app import app, read_text_argument
 
 llm_app = typer.Typer(help="LLM endpoint and prompt utilities.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
@@ -73,7 +72,7 @@ def prompt(
         build_formalization_messages,
     )
 
-    source = sys.stdin.read() if text == "-" else text
+    source = read_text_argument(text)
     try:
         templates = PromptTemplates(prompts_dir)
         if backtranslate:
