@@ -1,7 +1,12 @@
 """autoformal: informal mathematics and docstrings → ranked Lean 4 theorem statements that elaborate."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from autoformal._version import __version__
-from autoformal.errors import AutoformalError, ConfigurationError, StatementSyntaxError
+from autoformal.errors import AutoformalError, ConfigurationError, InvalidInputError, StatementSyntaxError
 from autoformal.syntax import (
     Document,
     SafetyVerdict,
@@ -13,10 +18,36 @@ from autoformal.syntax import (
     parse_statement,
 )
 
+if TYPE_CHECKING:
+    from autoformal.config import FormalizerConfig
+    from autoformal.pipeline import Formalizer
+    from autoformal.results import FormalizationResult, RankedCandidate
+
+# The pipeline pulls in the LLM client, scorers and numpy: loaded on first use, so that `import autoformal`
+# stays cheap for users who only parse statements.
+_LAZY = {
+    "Formalizer": "autoformal.pipeline",
+    "FormalizerConfig": "autoformal.config",
+    "FormalizationResult": "autoformal.results",
+    "RankedCandidate": "autoformal.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'autoformal' has no attribute {name!r}")
+
+
 __all__ = [
     "AutoformalError",
     "ConfigurationError",
     "Document",
+    "FormalizationResult",
+    "Formalizer",
+    "FormalizerConfig",
+    "InvalidInputError",
+    "RankedCandidate",
     "SafetyVerdict",
     "Statement",
     "StatementSyntaxError",

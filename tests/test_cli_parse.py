@@ -60,3 +60,15 @@ def test_formalize_rejects_non_utf8_stdin_before_any_work() -> None:
     result = runner.invoke(app, ["formalize", "-", "--no-lean"], input=b"\xff\xfe not text")
     assert result.exit_code != 0
     assert "not UTF-8" in _flat(result.output)
+
+
+def test_pipeline_names_are_exported_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, autoformal; assert 'autoformal.pipeline' not in sys.modules; "
+        "from autoformal import Formalizer, FormalizerConfig, FormalizationResult; "
+        "assert Formalizer.__module__ == 'autoformal.pipeline'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
