@@ -46,11 +46,6 @@ def canonical_form(statement: str | Statement | Document) -> str:
     return "\n".join(parts)
 
 
-def canonical_term(term: Term) -> Term:
-    """Canonicalise a standalone term (no declaration binders)."""
-    return _Renamer().term(term, {})
-
-
 def _subscript(i: int) -> str:
     return "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(i))
 

@@ -52,11 +52,6 @@ def pretty(t: Term) -> str:
     return _Printer().term(t, 0)
 
 
-def pretty_binder(b: Bound) -> str:
-    """One binder in bracketed form: `(x : T)`, `{x : T}`, `[Field F]`, `(x ∈ s)`."""
-    return _Printer().bracketed(b)
-
-
 class _Printer:
     def term(self, t: Term, min_level: int) -> str:
         text = self._raw(t)
