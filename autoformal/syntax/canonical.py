@@ -65,10 +65,10 @@ def _normalize(t: Term) -> Term:
     args = tuple(_normalize(a) for a in t.args)
     binders = tuple(_normalize_bound(b) for b in t.binders)
     if k == "quant" and t.value == "∀" and len(binders) == 1:
-        b = binders[0]
-        unused = b.name == "_" or not _mentions(args[0], b.name)
-        if b.type is not None and b.pattern is None and b.kind == "explicit" and b.value is None and unused:
-            return Term("binop", "→", (b.type, args[0]))  # `∀ (h : p), q` with h unused is `p → q`
+        hyp = binders[0]
+        unused = hyp.name == "_" or not _mentions(args[0], hyp.name)
+        if hyp.type is not None and hyp.pattern is None and hyp.kind == "explicit" and hyp.value is None and unused:
+            return Term("binop", "→", (hyp.type, args[0]))  # `∀ (h : p), q` with h unused is `p → q`
     return Term(k, t.value, args, binders)
 
 
