@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def shared_dir() -> Path:
-    """``$AUTOFORMAL_SHARED_DIR`` or ``<repo>/../shared``; exits with a clear message when absent."""
-    path = Path(os.environ.get("AUTOFORMAL_SHARED_DIR", REPO_ROOT.parent / "shared"))
-    if not (path / "data").is_dir():
-        sys.exit(f"shared data not found at {path}/data (set AUTOFORMAL_SHARED_DIR)")
-    return path
+def shared_data_dir() -> Path:
+    """``$AUTOFORMAL_SHARED_DIR/data`` or ``<repo>/../shared/data``; it may be absent, each script decides how
+    to say so."""
+    return Path(os.environ.get("AUTOFORMAL_SHARED_DIR", REPO_ROOT.parent / "shared")) / "data"
 
 
 def load_average() -> float:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import time
 from collections.abc import Callable
 
-from _shared import load_average, shared_dir
+from _shared import load_average, shared_data_dir
 
 from autoformal import StatementSyntaxError, canonical_form, check_safe
 from autoformal.syntax.model import parse_document
@@ -21,8 +22,11 @@ from autoformal.syntax.parser import _parser
 
 
 def _texts() -> list[str]:
+    data = shared_data_dir()
+    if not data.is_dir():
+        sys.exit(f"shared data not found at {data} (set AUTOFORMAL_SHARED_DIR)")
     texts = []
-    for path in sorted((shared_dir() / "data" / "benchmarks").glob("*.jsonl")):
+    for path in sorted((data / "benchmarks").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 texts.append(json.loads(line)["formal"])

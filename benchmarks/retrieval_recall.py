@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
 import time
 from pathlib import Path
+
+from _shared import shared_data_dir
 
 from autoformal.corpus import Declaration, load_declarations
 from autoformal.retrieval import (
@@ -47,12 +48,6 @@ from autoformal.syntax import parse_statement
 BENCHMARKS = {"minif2f": "minif2f_lean4_yangky11.jsonl", "proofnet": "proofnet_lean4_rahul3613.jsonl"}
 NUMBER_TYPES = frozenset({"ℕ", "ℤ", "ℚ", "ℝ", "ℂ"})
 DEPTH = 100  # ranks beyond this count as "not retrieved" for MRR
-
-
-def shared_data_dir() -> Path:
-    root = os.environ.get("AUTOFORMAL_SHARED_DIR")
-    base = Path(root) if root else Path(__file__).resolve().parents[1].parent / "shared"
-    return base / "data"
 
 
 def open_namespaces(header: str | None) -> list[str]:

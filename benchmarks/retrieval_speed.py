@@ -31,18 +31,13 @@ from typing import Any
 
 import numpy as np
 import psutil
+from _shared import shared_data_dir
 
 from autoformal.corpus import load_declarations
 from autoformal.retrieval import BM25Index, DeclarationIndex, Embedder, EmbedderConfig
 from autoformal.retrieval.embedder import resolve_model_path
 from autoformal.retrieval.index import build_faiss_index
 from autoformal.retrieval.text import declaration_text
-
-
-def shared_data_dir() -> Path:
-    root = os.environ.get("AUTOFORMAL_SHARED_DIR")
-    base = Path(root) if root else Path(__file__).resolve().parents[1].parent / "shared"
-    return base / "data"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -23,6 +22,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _shared import shared_data_dir  # noqa: E402  (the script's own directory, after the path set-up)
 
 FILES = ("rethinking_human_equivalence.jsonl", "proofnet_verified_audit.jsonl")
 
@@ -32,7 +33,7 @@ def main() -> None:
     from autoformal.scoring.evaluation import combine, evaluate, load_labelled, score_pairs
     from autoformal.scoring.metrics import auroc
 
-    shared = Path(os.environ.get("AUTOFORMAL_SHARED_DIR", REPO.parent / "shared")) / "data" / "labeled"
+    shared = shared_data_dir() / "labeled"
     if not shared.is_dir():
         print(json.dumps({"skipped": f"no labelled data at {shared}"}))
         return
