@@ -16,14 +16,18 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.models import GenerationRequest, GenerationResult
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 #: Bump when the meaning of a cached value changes, so stale entries are never read.
 _SCHEMA = 1
@@ -93,6 +97,29 @@ class Cache:
                 raise
             self._db.execute("COMMIT")
 
+    async def read_through(
+        self,
+        namespace: str,
+        keys: Sequence[str],
+        model: type[_Model],
+        compute: Callable[[list[int]], Awaitable[Sequence[_Model]]],
+        cacheable: Callable[[_Model], bool],
+    ) -> list[_Model]:
+        """Results for ``keys`` in order: cached ones from the database, the rest from ``compute`` (called once,
+        with the indices of the misses), of which those ``cacheable`` accepts are stored."""
+        found = self.get_many(namespace, keys)
+        results: list[_Model | None] = [model.model_validate_json(found[k]) if k in found else None for k in keys]
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:
+            fresh = await compute(missing)
+            for i, result in zip(missing, fresh, strict=True):
+                results[i] = result
+            self.put_many(
+                namespace,
+                {keys[i]: r.model_dump_json() for i, r in zip(missing, fresh, strict=True) if cacheable(r)},
+            )
+        return [r for r in results if r is not None]
+
     def count(self, namespace: str | None = None) -> int:
         with self._lock:
             if namespace is None:
@@ -133,25 +160,14 @@ class CachedBackend:
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         model = await self._model_name()
         keys = [cache_key("llm", model, r.model_dump(mode="json")) for r in requests]
-        found = self.cache.get_many("llm", keys)
-        results: list[GenerationResult | None] = [
-            GenerationResult.model_validate_json(found[k]) if k in found else None for k in keys
-        ]
-        missing = [i for i, r in enumerate(results) if r is None]
-        if missing:
-            fresh = await self.backend.agenerate([requests[i] for i in missing])
-            for i, result in zip(missing, fresh, strict=True):
-                results[i] = result
+        return await self.cache.read_through(
+            "llm",
+            keys,
+            GenerationResult,
+            lambda missing: self.backend.agenerate([requests[i] for i in missing]),
             # Completions cut by an error are not answers; everything else (incl. `length`) is.
-            self.cache.put_many(
-                "llm",
-                {
-                    keys[i]: result.model_dump_json()
-                    for i, result in zip(missing, fresh, strict=True)
-                    if all(c.finish_reason != "error" for c in result.completions)
-                },
-            )
-        return [r for r in results if r is not None]
+            lambda result: all(c.finish_reason != "error" for c in result.completions),
+        )
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         return run_coroutine_sync(lambda: self.agenerate(requests))
@@ -175,24 +191,13 @@ class CachedChecker:
 
     async def check(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         keys = [cache_key("lean", self.environment, header, s) for s in statements]
-        found = self.cache.get_many("lean", keys)
-        results: list[CheckResult | None] = [
-            CheckResult.model_validate_json(found[k]) if k in found else None for k in keys
-        ]
-        missing = [i for i, r in enumerate(results) if r is None]
-        if missing:
-            fresh = await self.checker.check([statements[i] for i in missing], header)
-            for i, result in zip(missing, fresh, strict=True):
-                results[i] = result
-            self.cache.put_many(
-                "lean",
-                {
-                    keys[i]: result.model_dump_json()
-                    for i, result in zip(missing, fresh, strict=True)
-                    if result.status in _CACHEABLE_STATUSES
-                },
-            )
-        return [r for r in results if r is not None]
+        return await self.cache.read_through(
+            "lean",
+            keys,
+            CheckResult,
+            lambda missing: self.checker.check([statements[i] for i in missing], header),
+            lambda result: result.status in _CACHEABLE_STATUSES,
+        )
 
     def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         return run_coroutine_sync(lambda: self.check(statements, header))
