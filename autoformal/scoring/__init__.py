@@ -12,6 +12,7 @@ from autoformal.scoring.consistency import (
     ConsistencyScorer,
     DomainsCheck,
     NumbersCheck,
+    PitfallsCheck,
     QuantifiersCheck,
     RelationsCheck,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "ElaborationScorer",
     "NumbersCheck",
     "PerCandidateScorer",
+    "PitfallsCheck",
     "QuantifiersCheck",
     "RelationsCheck",
     "Score",

@@ -17,7 +17,9 @@ from autoformal.scoring.features import FormalFacts, InformalFacts, formal_facts
 # Constants a faithful statement often adds without the text writing them (`0 < x` for "positive",
 # `x ^ 2` for "square", `n + 1`), so their presence in the candidate alone is no evidence of anything.
 _STRUCTURAL = frozenset({Fraction(0), Fraction(1), Fraction(2)})
-_UNREADABLE = Score(value=0.5, explanation="the statement does not parse, so nothing could be compared")
+_UNREADABLE = Score(
+    value=0.0, explanation="the statement does not parse (malformed or outside the grammar): nothing to compare"
+)
 
 
 def _fmt(values: set[Fraction] | frozenset[Fraction]) -> str:
@@ -77,6 +79,13 @@ class RelationsCheck:
         if ("<" in text.relations or "≤" in text.relations) and not ({"<", "≤"} & have):
             value -= 0.25
             notes.append("the text compares sizes, the candidate has no inequality")
+        # "if and only if" is the most common direction error: one implication stated, the converse dropped.
+        if text.mentions_iff and "↔" not in have:
+            value -= 0.5
+            notes.append("the text states an equivalence (iff), the candidate has no ↔")
+        elif "↔" in have and not text.mentions_iff:
+            value -= 0.25
+            notes.append("the candidate states an equivalence (↔), the text only one direction")
         return Score(value=max(value, 0.0), explanation="; ".join(notes) or "relations agree")
 
 
@@ -125,6 +134,26 @@ class DomainsCheck:
         return Score(value=max(value, 0.0), explanation="; ".join(notes) or "number domains agree")
 
 
+class PitfallsCheck:
+    """Lean-specific ways to state something else than the text, each of which Lean accepts without complaint:
+    junk values (a supremum of reals with no boundedness assumption is 0 for an unbounded set; `/` on ℕ/ℤ
+    truncates) and a limit at a point taken over the full neighbourhood `𝓝 x` instead of `𝓝[≠] x`."""
+
+    name = "pitfalls"
+
+    def check(self, text: InformalFacts, formal: FormalFacts) -> Score:
+        notes = []
+        if formal.unbounded_supremum:
+            notes.append("a supremum/infimum of reals with no boundedness hypothesis (junk value 0 if unbounded)")
+        if formal.integer_division and not text.mentions_floor:
+            notes.append("`/` on ℕ/ℤ truncates, the text does not ask for integer division")
+        if formal.full_nhds_limit and text.point_limit:
+            notes.append("the text's limit excludes the point, `𝓝 x` does not (use `𝓝[≠] x`)")
+        if not notes:
+            return Score(value=1.0, explanation="no Lean pitfall found")
+        return Score(value=max(1.0 - 0.5 * len(notes), 0.0), explanation="; ".join(notes))
+
+
 class AnswerCheck:
     """In "show that it is X" problems the candidate must state the answer X: as a side of a relation
     (`… = X`, `x ∈ {X}`) or as the value of an answer definition in the preamble."""
@@ -148,6 +177,7 @@ DEFAULT_CHECKS: tuple[Check, ...] = (
     QuantifiersCheck(),
     DomainsCheck(),
     AnswerCheck(),
+    PitfallsCheck(),
 )
 
 

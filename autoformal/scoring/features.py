@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from autoformal.syntax import Document, Term
+from autoformal.syntax import Document, Statement, Term
 
 # ---------------------------------------------------------------------------------------------- informal
 
@@ -48,6 +48,19 @@ _EXISTS_WORDS = re.compile(
 _UNIQUE_WORDS = re.compile(r"\bunique(?:ly)?\b|\bexactly one\b|∃!", re.I)
 _FORALL_WORDS = re.compile(r"\bfor (?:all|every|each|any)\b|\bevery\b|\bany\b|\ball\b|∀", re.I)
 _INFINITE_WORDS = re.compile(r"\binfinitely many\b|\binfinite\b", re.I)
+_IFF_WORDS = re.compile(
+    r"\bif and only if\b|\biff\b|\bnecessary and sufficient\b|\\(?:iff|Leftrightarrow|leftrightarrow)(?![A-Za-z])"
+    r"|⟺|↔|\bare equivalent\b|\bthe following are equivalent\b",
+    re.I,
+)
+# A limit as a variable approaches a finite point (`\lim_{t \to x}`, "as t approaches x"): the point itself is
+# excluded, so the faithful Lean filter is a punctured neighbourhood `𝓝[≠] x`, not `𝓝 x`.
+_POINT_LIMIT = re.compile(
+    r"\\lim\s*_\s*\{?\s*[A-Za-z]\w*\s*(?:\\to|\\rightarrow|→)\s*(?!\\infty|∞|\+?\\infty)[A-Za-z0-9]"
+    r"|\bas\s+[A-Za-z]\s+(?:approaches|tends to|goes to)\s+(?!infinity)[A-Za-z0-9]",
+    re.I,
+)
+_FLOOR_WORDS = re.compile(r"\bfloor\b|\binteger part\b|\bquotient\b|⌊|\\lfloor|\bremainder\b|\bdiv\b", re.I)
 
 _DOMAIN_WORDS = (
     (re.compile(r"\bnatural numbers?\b|\bpositive integers?\b|\bnon-?negative integers?\b", re.I), "ℕ"),
@@ -109,6 +122,9 @@ class InformalFacts:
     domains: frozenset[str]
     answer: str | None
     answer_numbers: frozenset[Fraction]
+    mentions_iff: bool = False
+    point_limit: bool = False  # a limit at a finite point ("\\lim_{t \\to x}")
+    mentions_floor: bool = False  # floor / integer quotient / remainder: truncating division is intended
 
 
 def informal_facts(text: str) -> InformalFacts:
@@ -138,6 +154,9 @@ def informal_facts(text: str) -> InformalFacts:
         domains=frozenset(domains),
         answer=answer or None,
         answer_numbers=frozenset(numbers_in_text(answer, words=False)) if answer else frozenset(),
+        mentions_iff=bool(_IFF_WORDS.search(normalized)),
+        point_limit=bool(_POINT_LIMIT.search(text)),
+        mentions_floor=bool(_FLOOR_WORDS.search(normalized)),
     )
 
 
@@ -147,9 +166,14 @@ _DOMAIN_IDENTS = {
     "ℕ": "ℕ", "Nat": "ℕ", "ℤ": "ℤ", "Int": "ℤ", "ℚ": "ℚ", "Rat": "ℚ", "ℝ": "ℝ", "Real": "ℝ", "ℂ": "ℂ",
     "Complex": "ℂ", "ℕ+": "ℕ", "PNat": "ℕ", "NNReal": "ℝ", "ℝ≥0": "ℝ", "ENNReal": "ℝ", "EReal": "ℝ",
 }  # fmt: skip
-_RELATION_OPS = {"≤": "≤", "≥": "≤", "<": "<", ">": "<", "=": "=", "≠": "≠", "∣": "∣"}
+_RELATION_OPS = {"≤": "≤", "≥": "≤", "<": "<", ">": "<", "=": "=", "≠": "≠", "∣": "∣", "↔": "↔"}
 _EXISTS_IDENTS = frozenset({"Exists", "ExistsUnique", "Set.Nonempty", "Nonempty"})
 _INFINITE_IDENTS = frozenset({"Set.Infinite", "Infinite", "Filter.Frequently", "Nat.card", "Set.infinite_of"})
+# Suprema/infima that are junk (0) on an unbounded set of reals unless boundedness is assumed.
+_SUPREMUM_IDENTS = frozenset({"sSup", "sInf", "iSup", "iInf", "Real.sSup", "Real.sInf", "Real.iSup", "Real.iInf"})
+_BOUNDED_IDENTS = frozenset({"BddAbove", "BddBelow", "Bornology.IsBounded", "IsCompact", "Metric.Bounded"})
+_NHDS_IDENTS = frozenset({"𝓝", "nhds"})
+_TENDSTO_IDENTS = frozenset({"Tendsto", "Filter.Tendsto"})
 
 
 @dataclass(frozen=True)
@@ -167,6 +191,9 @@ class FormalFacts:
     identifiers: frozenset[str]
     mentions_infinite: bool
     answer_slots: frozenset[Fraction] = frozenset()  # numbers a relation compares against, preamble values
+    unbounded_supremum: bool = False  # sSup/⨆ over ℝ with no boundedness hypothesis anywhere
+    full_nhds_limit: bool = False  # `Tendsto f (𝓝 x) _`: a limit that does not exclude the point itself
+    integer_division: bool = False  # `/` in a statement whose only number types are ℕ/ℤ: truncating
 
 
 def _num(term: Term) -> Fraction | None:
@@ -214,6 +241,8 @@ def formal_facts(document: Document) -> FormalFacts:
     domains: set[str] = set()
     idents: set[str] = set()
     slots: set[Fraction] = set()
+    suprema = 0
+    divisions = full_nhds = False
     for declaration in document.preamble:  # an answer abbrev's value is the answer
         if declaration.body is not None and (value := _value(declaration.body)) is not None:
             slots.add(value)
@@ -231,6 +260,12 @@ def formal_facts(document: Document) -> FormalFacts:
                 if node.value in _RELATION_OPS:
                     relations[_RELATION_OPS[node.value]] += 1
                     slots.update(v for v in map(_value, node.args) if v is not None)
+                elif node.value == "/":
+                    divisions = True
+            elif node.kind == "bigop" and node.value in ("⨆", "⨅"):
+                suprema += 1
+            elif node.kind == "app" and node.args and node.args[0].kind == "ident":
+                full_nhds = full_nhds or _is_full_nhds_limit(node)
             elif node.kind == "modeq":
                 relations["≡"] += 1
             elif node.kind == "quant":
@@ -248,8 +283,11 @@ def formal_facts(document: Document) -> FormalFacts:
                 elif node.value in _EXISTS_IDENTS:
                     exists += 1
     theorem = document.theorem
-    hypotheses = sum(1 for b in theorem.bound if b.type is not None and _is_proposition(b.type))
+    hypotheses = sum(
+        1 for b in theorem.bound if b.kind != "instance" and b.type is not None and _is_proposition(b.type)
+    )
     variables = sum(1 for b in theorem.bound if b.kind != "instance") - hypotheses
+    suprema += sum(1 for i in idents if i in _SUPREMUM_IDENTS)
     return FormalFacts(
         numbers=frozenset(numbers),
         relations=relations,
@@ -262,7 +300,26 @@ def formal_facts(document: Document) -> FormalFacts:
         identifiers=frozenset(idents),
         mentions_infinite=any(i in _INFINITE_IDENTS or i.endswith(".Infinite") for i in idents),
         answer_slots=frozenset(slots),
+        unbounded_supremum=bool(suprema) and "ℝ" in domains and not (idents & _BOUNDED_IDENTS),
+        full_nhds_limit=full_nhds,
+        integer_division=divisions and bool(domains) and domains <= {"ℕ", "ℤ"} and not _has_type_variable(theorem),
     )
+
+
+def _is_full_nhds_limit(node: Term) -> bool:
+    """`Tendsto f (𝓝 x) l`: the source filter is a plain neighbourhood (`𝓝[≠] x` parses as an `index`)."""
+    if node.args[0].value not in _TENDSTO_IDENTS or len(node.args) < 3:
+        return False
+    source = node.args[2]
+    while source.kind == "bracket" and source.args:
+        source = source.args[0]
+    return source.kind == "app" and bool(source.args) and source.args[0].value in _NHDS_IDENTS
+
+
+def _has_type_variable(theorem: Statement) -> bool:
+    """A binder ranging over types (`{F : Type*}`, `(R : Type u)`): `/` may then be a field's division."""
+    return any(b.type is not None and b.type.kind in ("sort", "ident") and b.type.value.startswith(("Type", "Sort"))
+               for b in theorem.bound)
 
 
 _PROP_BINOPS = frozenset({"≤", "≥", "<", ">", "=", "≠", "∣", "∧", "∨", "↔", "→", "∈", "∉", "⊆", "⊂", "⊇", "⊃"})
