@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,7 +97,18 @@ class FormalizerConfig(BaseSettings):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
 
     backtranslation: bool = Field(default=True, description="Back-translate and score by similarity.")
-    backtranslation_max_tokens: int = Field(default=1024, ge=16)
+    backtranslation_max_tokens: int = Field(
+        default=1024, ge=16, description="Per back-translation and per judge verdict."
+    )
+    judge: bool = Field(
+        default=False,
+        description="Also ask an LLM judge whether each back-translated candidate is equivalent to, weaker or "
+        "stronger than, or unrelated to the input; the verdict is averaged into the back_translation score "
+        "(needs backtranslation).",
+    )
+    judge_model: str | None = Field(
+        default=None, description="Model id of the judge on the configured backend; None: the generation model."
+    )
     ranker: RankerConfig = Field(default_factory=RankerConfig)
 
     cache: bool = Field(default=True, description="Cache LLM completions and Lean results in SQLite.")
@@ -109,6 +120,15 @@ class FormalizerConfig(BaseSettings):
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
         "Lean or scoring (benchmarks/pipeline_overhead.py: 32 → ratio 2.39, 256 → 1.61).",
     )
+
+    @model_validator(mode="after")
+    def _judge_needs_backtranslation(self) -> FormalizerConfig:
+        # A judge setting that would silently do nothing is a configuration mistake; say so.
+        if self.judge and not self.backtranslation:
+            raise ValueError("judge=true needs backtranslation=true: the judge reads the back-translations")
+        if self.judge_model is not None and not self.judge:
+            raise ValueError("judge_model is set but judge is false; set judge=true (AUTOFORMAL_JUDGE=true)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -180,11 +180,12 @@ class Formalizer:
         self._setup_lock = threading.Lock()
         self.ranker = Ranker(cfg.ranker)
         self.backtranslator: BackTranslationScorer | None = None
+        self._judge_backend: LLMBackend | None = None  # only when `judge_model` needs a backend of its own
         if scorers is None:
             scorers = [ConsistencyScorer(), SelfConsistencyScorer()]
             if cfg.backtranslation:
                 self.backtranslator = BackTranslationScorer(
-                    self.backend, embedder, max_tokens=cfg.backtranslation_max_tokens
+                    self.backend, embedder, max_tokens=cfg.backtranslation_max_tokens, judge=self._judge()
                 )
                 scorers.append(self.backtranslator)
             if self.checker is not None:
@@ -192,6 +193,20 @@ class Formalizer:
         else:
             self.backtranslator = next((s for s in scorers if isinstance(s, BackTranslationScorer)), None)
         self.scorers = list(scorers)
+
+    def _judge(self) -> LLMBackend | None:
+        """The judge's backend: none, the generation backend, or (`judge_model`) the configured backend kind
+        serving that model, behind the same cache."""
+        cfg = self.config
+        if not cfg.judge:
+            return None
+        if cfg.judge_model is None:
+            return self.backend
+        from autoformal.llm.factory import build_backend
+
+        judge = build_backend(cfg.backend.model_copy(update={"model": cfg.judge_model}))
+        self._judge_backend = CachedBackend(judge, self.cache) if self.cache is not None else judge
+        return self._judge_backend
 
     # -- components built on first use (they load models) --------------------------------------------------
 
@@ -303,7 +318,7 @@ class Formalizer:
 
         mark = time.perf_counter()
         if self.backtranslator is not None and kept:
-            kept = await self._back_translate(kept)
+            kept = await self._back_translate(text, kept)
         timings["backtranslate"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -350,21 +365,22 @@ class Formalizer:
         }
         return candidates, counts
 
-    async def _back_translate(self, candidates: list[ScoringCandidate]) -> list[ScoringCandidate]:
-        """One translation per canonical-form cluster (its members say the same thing)."""
+    async def _back_translate(self, text: str, candidates: list[ScoringCandidate]) -> list[ScoringCandidate]:
+        """One translation (and judge verdict, when configured) per canonical-form cluster (its members say
+        the same thing)."""
         assert self.backtranslator is not None
         representatives: dict[str, int] = {}
         for i, c in enumerate(candidates):
             representatives.setdefault(c.canonical_form or c.statement, i)
         order = list(representatives.values())
-        translations = await self.backtranslator.translate([candidates[i].statement for i in order])
+        statements = [candidates[i].statement for i in order]
+        translations = await self.backtranslator.translate(statements)
+        judgements = await self.backtranslator.judge(text, statements, translations)
         by_cluster = {
-            candidates[i].canonical_form or candidates[i].statement: t for i, t in zip(order, translations, strict=True)
+            candidates[i].canonical_form or candidates[i].statement: {"back_translation": t, "judgement": j}
+            for i, t, j in zip(order, translations, judgements, strict=True)
         }
-        return [
-            c.model_copy(update={"back_translation": by_cluster[c.canonical_form or c.statement]})
-            for c in candidates
-        ]
+        return [c.model_copy(update=by_cluster[c.canonical_form or c.statement]) for c in candidates]
 
     async def _score_and_rank(self, text: str, candidates: list[ScoringCandidate]) -> list[RankedCandidate]:
         if not candidates:
@@ -390,6 +406,7 @@ class Formalizer:
                     explanations={name: s[i].explanation for name, s in per_scorer.items()},
                     lean=c.lean,
                     back_translation=c.back_translation,
+                    judgement=c.judgement,
                     cluster_size=sizes[i],
                 )
             )
@@ -491,6 +508,8 @@ class Formalizer:
 
     async def aclose(self) -> None:
         await self.backend.aclose()
+        if self._judge_backend is not None:
+            await self._judge_backend.aclose()
         if self.checker is not None:
             await self.checker.aclose()
         if self.cache is not None and self._owned_cache:
@@ -498,6 +517,8 @@ class Formalizer:
 
     def close(self) -> None:
         self.backend.close()
+        if self._judge_backend is not None:
+            self._judge_backend.close()
         if self.checker is not None:
             self.checker.close()
         if self.cache is not None and self._owned_cache:

@@ -1,11 +1,12 @@
-"""What the `Formalizer` returns: ranked candidates with every score, the Lean verdict and the
-back-translation, plus per-stage counts and timings so users can see where candidates were lost."""
+"""What the `Formalizer` returns: ranked candidates with every score, the Lean verdict, the back-translation
+(and the judge's verdict on it), plus per-stage counts and timings so users can see where candidates were lost."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.scoring.judge import Judgement
 
 #: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
 STAGES = ("generated", "extracted", "parsed", "safe", "elaborated", "ranked")
@@ -26,6 +27,9 @@ class RankedCandidate(BaseModel):
     explanations: dict[str, str] = Field(default_factory=dict, description="Why each scorer scored as it did.")
     lean: CheckResult | None = Field(default=None, description="Lean's verdict; None when not checked.")
     back_translation: str | None = Field(default=None, description="The LLM's English rendering, if computed.")
+    judgement: Judgement | None = Field(
+        default=None, description="The LLM judge's verdict on the back-translation; None when the judge is off."
+    )
     cluster_size: int = Field(
         default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
     )

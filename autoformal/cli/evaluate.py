@@ -13,6 +13,8 @@ from autoformal.cli.app import app
 from autoformal.cli.formalize import (
     BackendOption,
     BaseUrlOption,
+    JudgeModelOption,
+    JudgeOption,
     ModelOption,
     NoLeanOption,
     SamplesOption,
@@ -41,6 +43,8 @@ def eval_command(
         bool, typer.Option("--llm/--no-llm", help="Back-translation scoring when an LLM endpoint is configured.")
     ] = True,
     lean: Annotated[bool, typer.Option("--lean/--no-lean", help="Elaboration scoring when Lean is configured.")] = True,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
 ) -> None:
     """Measure every available scorer against the labels: accuracy, precision, recall, F1, AUROC.
@@ -64,7 +68,11 @@ def eval_command(
     except AutoformalError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
-    backtranslation, checker, notes = _optional_components(llm=llm, lean=lean)
+    if (judge or judge_model is not None) and not llm:
+        raise typer.BadParameter("the judge reads back-translations, which --no-llm switches off", param_hint="--judge")
+    backtranslation, checker, notes = _optional_components(
+        llm=llm, lean=lean, judge=judge or judge_model is not None, judge_model=judge_model
+    )
     for note in notes:
         err.print(note, highlight=False)
     try:
@@ -75,6 +83,8 @@ def eval_command(
             checker.close()
         if backtranslation is not None:
             backtranslation.backend.close()
+            if backtranslation.judge_backend not in (None, backtranslation.backend):
+                backtranslation.judge_backend.close()
     from autoformal.scoring.evaluation import evaluate
 
     report = evaluate(str(file), pairs, scores, dropped)
@@ -88,9 +98,10 @@ def eval_command(
 
 
 def _optional_components(
-    *, llm: bool, lean: bool
+    *, llm: bool, lean: bool, judge: bool = False, judge_model: str | None = None
 ) -> tuple[BackTranslationScorer | None, LeanChecker | None, list[str]]:
-    """Back-translation scorer and Lean checker when configured (and not switched off), with notes."""
+    """Back-translation scorer (with a judge when asked: the endpoint's model or `judge_model` on the same
+    endpoint) and Lean checker when configured (and not switched off), with notes."""
     from autoformal.checking.config import ReplCheckerConfig
     from autoformal.errors import ConfigurationError
     from autoformal.llm.config import OpenAIBackendConfig
@@ -107,7 +118,11 @@ def _optional_components(
             from autoformal.llm.factory import build_backend
             from autoformal.scoring.backtranslation import BackTranslationScorer
 
-            backtranslation = BackTranslationScorer(build_backend())
+            backend = build_backend()
+            judge_backend = None
+            if judge:
+                judge_backend = build_backend(OpenAIBackendConfig(model=judge_model)) if judge_model else backend
+            backtranslation = BackTranslationScorer(backend, judge=judge_backend)
     if lean:
         try:
             ReplCheckerConfig().require_lean()
@@ -193,6 +208,8 @@ def eval_benchmark(
     backend: BackendOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
@@ -207,7 +224,15 @@ def eval_benchmark(
     problems = load_benchmark(file, split=split, limit=limit)
     if not problems:
         raise typer.BadParameter(f"{file}: no rows (check --split)")
-    config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+    config = build_config(
+        samples=samples,
+        no_lean=no_lean,
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        judge=judge,
+        judge_model=judge_model,
+    )
     with make_formalizer(config, err) as formalizer:
         results = formalizer.formalize_many(
             [p.informal for p in problems], headers=[p.header for p in problems], progress=True

@@ -30,6 +30,18 @@ ModelOption = Annotated[str | None, typer.Option("--model", help="Model id (serv
 BaseUrlOption = Annotated[
     str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
 ]
+JudgeOption = Annotated[
+    bool,
+    typer.Option(
+        "--judge",
+        help="Also ask an LLM judge whether each back-translation is equivalent to, weaker or stronger than, "
+        "or unrelated to the input; the verdict is averaged into the back_translation score.",
+    ),
+]
+JudgeModelOption = Annotated[
+    str | None,
+    typer.Option("--judge-model", help="Model id of the judge (implies --judge); default: the generation model."),
+]
 
 
 def build_config(
@@ -39,6 +51,8 @@ def build_config(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    judge: bool = False,
+    judge_model: str | None = None,
 ) -> FormalizerConfig:
     """`FormalizerConfig` from env/TOML with the command-line overrides applied."""
     from pydantic import ValidationError
@@ -58,6 +72,12 @@ def build_config(
         updates["samples"] = samples
     if no_lean:
         updates["lean"] = False
+    if judge or judge_model is not None:
+        if not config.backtranslation:
+            raise typer.BadParameter("the judge reads back-translations, which the configuration switches off")
+        updates["judge"] = True
+    if judge_model is not None:
+        updates["judge_model"] = judge_model
     kind = backend or config.backend.kind
     if kind not in ("openai", "transformers", "vllm"):
         raise typer.BadParameter(f"unknown backend {kind!r}; use openai, transformers or vllm", param_hint="--backend")
@@ -106,6 +126,8 @@ def formalize(
     backend: BackendOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
     header: Annotated[
         Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Lean header file (imports, opens).")
     ] = None,
@@ -125,7 +147,15 @@ def formalize(
     informal = read_text_argument(text)
     if not informal.strip():
         raise typer.BadParameter("empty input: pass the statement as an argument or on stdin with -")
-    config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+    config = build_config(
+        samples=samples,
+        no_lean=no_lean,
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        judge=judge,
+        judge_model=judge_model,
+    )
     header_text = header.read_text(encoding="utf-8") if header is not None else None
     with make_formalizer(config, err) as formalizer:
         try:
@@ -143,6 +173,7 @@ def formalize(
 
 
 def print_result(result: FormalizationResult, console: Console, *, top: int = 5) -> None:
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.syntax import Syntax
     from rich.table import Table
@@ -155,13 +186,14 @@ def print_result(result: FormalizationResult, console: Console, *, top: int = 5)
     for candidate in result.candidates[:top]:
         lean = "not checked" if candidate.lean is None else ("[green]ok[/]" if candidate.lean.ok else "[red]error[/]")
         scores = "\n".join(f"{name} {value:.2f}" for name, value in candidate.scores.items())
+        judged = f"\n[bold]judge:[/] {escape(candidate.judgement.summary)}" if candidate.judgement else ""
         table.add_row(
             str(candidate.rank),
             f"{candidate.score:.2f}",
             Syntax(candidate.statement, "lean", word_wrap=True, theme="ansi_dark"),
             lean,
             scores + f"\ncluster {candidate.cluster_size}",
-            candidate.back_translation or "",
+            escape(candidate.back_translation or "") + judged,
         )
     console.print(table)
     counts = " → ".join(f"{stage} {n}" for stage, n in result.stage_counts.items())

@@ -1,5 +1,5 @@
-"""Prompt construction: Jinja2 templates shipped as package data (user-overridable) and builders that fit
-retrieved context into a token budget."""
+"""Prompt construction (formalization, back-translation, judge): Jinja2 templates shipped as package data
+(user-overridable) and builders that fit retrieved context into a token budget."""
 
 from autoformal.prompts.builder import (
     FormalizationPrompt,
@@ -7,6 +7,7 @@ from autoformal.prompts.builder import (
     build_backtranslation_messages,
     build_formalization_messages,
     build_formalization_prompt,
+    build_judge_messages,
 )
 from autoformal.prompts.templates import PROMPTS_DIR_ENV, TEMPLATE_NAMES, PromptTemplates
 from autoformal.prompts.tokens import TokenCounter, approximate_token_count, token_counter_for
@@ -22,5 +23,6 @@ __all__ = [
     "build_backtranslation_messages",
     "build_formalization_messages",
     "build_formalization_prompt",
+    "build_judge_messages",
     "token_counter_for",
 ]

@@ -1,4 +1,4 @@
-"""Build the chat messages for the formalization and back-translation prompts, within a token budget."""
+"""Build the chat messages for the formalization, back-translation and judge prompts, within a token budget."""
 
 from __future__ import annotations
 
@@ -160,4 +160,41 @@ def build_backtranslation_messages(
     return [
         ChatMessage(role="system", content=templates.render("backtranslation_system.j2")),
         ChatMessage(role="user", content=templates.render("backtranslation_user.j2", statement=shown)),
+    ]
+
+
+#: The delimiters of the judge prompt; each text is fenced against all of them, so no text can close its own
+#: block or fake another one.
+_JUDGE_TAGS = ("informal_statement", "lean_statement", "back_translation")
+
+
+def build_judge_messages(
+    informal: str,
+    statement: str,
+    back_translation: str,
+    *,
+    templates: PromptTemplates | None = None,
+    max_text_tokens: int = 4_096,
+    count_tokens: TokenCounter | None = None,
+) -> list[ChatMessage]:
+    """Messages asking a judge whether the Lean `statement` (read via its `back_translation`) is equivalent
+    to, weaker or stronger than, or unrelated to the `informal` input; each text is cut to
+    `max_text_tokens`."""
+    templates = templates or default_templates()
+    count = count_tokens or approximate_token_count
+
+    def shown(text: str) -> str:
+        for tag in _JUDGE_TAGS:
+            text = _fence(text, tag)
+        return truncate_to_tokens(text.strip(), max_text_tokens, count)
+
+    user = templates.render(
+        "judge_user.j2",
+        informal=shown(informal),
+        statement=shown(statement),
+        back_translation=shown(back_translation),
+    )
+    return [
+        ChatMessage(role="system", content=templates.render("judge_system.j2")),
+        ChatMessage(role="user", content=user),
     ]

@@ -16,6 +16,8 @@ TEMPLATE_NAMES = (
     "formalization_user.j2",
     "backtranslation_system.j2",
     "backtranslation_user.j2",
+    "judge_system.j2",
+    "judge_user.j2",
 )
 
 

@@ -1,5 +1,6 @@
 """Back-translation: the LLM renders the candidate in English, and the rendering is compared with the input
-by sentence-embedding cosine similarity (the retrieval embedder)."""
+by sentence-embedding cosine similarity (the retrieval embedder). Optionally an LLM judge also says whether
+the candidate is equivalent to, weaker or stronger than, or unrelated to the input (`scoring.judge`)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,38 @@ import numpy as np
 
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.models import GenerationRequest
-from autoformal.prompts import build_backtranslation_messages
+from autoformal.prompts import build_backtranslation_messages, build_judge_messages
 from autoformal.scoring.base import Score, ScoringCandidate
+from autoformal.scoring.judge import JUDGE_WEIGHT, VERDICT_SCORES, Judgement, judged_score, parse_judgement
 
 if TYPE_CHECKING:
     from autoformal.retrieval.embedder import Embedder
 
 
 class BackTranslationScorer:
-    """Score = cosine similarity (clipped to [0, 1]) between the input and the candidate's back-translation.
+    """Score = cosine similarity (clipped to [0, 1]) between the input and the candidate's back-translation;
+    with a `judge` backend, the mean of that similarity and the judge's verdict (`scoring.judge.judged_score`).
 
-    `translate` is separate from `score` so the pipeline can run it as its own stage, show the translations
-    and translate one representative per canonical-form cluster.
+    `translate` and `judge` are separate from `score` so the pipeline can run them as their own stage, show
+    the translations and verdicts, and ask once per canonical-form cluster.
     """
 
     name = "back_translation"
 
     def __init__(
-        self, backend: LLMBackend, embedder: Embedder | None = None, *, max_tokens: int = 1024
+        self,
+        backend: LLMBackend,
+        embedder: Embedder | None = None,
+        *,
+        max_tokens: int = 1024,
+        judge: LLMBackend | None = None,
     ) -> None:
+        """`judge`: the backend asked for verdicts (may be `backend` itself); None = similarity only.
+        `max_tokens` bounds translations and verdicts alike (a reasoning judge needs room to think)."""
         self.backend = backend
         self._embedder = embedder
         self.max_tokens = max_tokens
+        self.judge_backend = judge
 
     @property
     def embedder(self) -> Embedder:
@@ -46,6 +57,15 @@ class BackTranslationScorer:
         """Greedy, one sample: a back-translation should be the model's single best reading."""
         return GenerationRequest(
             messages=build_backtranslation_messages(statement), n=1, temperature=0.0, max_tokens=self.max_tokens
+        )
+
+    def judge_request(self, informal: str, statement: str, translation: str) -> GenerationRequest:
+        """Greedy as well: the same texts get the same verdict, so re-runs are answered from the cache."""
+        return GenerationRequest(
+            messages=build_judge_messages(informal, statement, translation),
+            n=1,
+            temperature=0.0,
+            max_tokens=self.max_tokens,
         )
 
     async def translate(self, statements: Sequence[str]) -> list[str | None]:
@@ -66,11 +86,32 @@ class BackTranslationScorer:
         vectors = await asyncio.to_thread(self.embedder.encode, [informal, *translations])
         return [float(v) for v in np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)]
 
+    async def judge(
+        self, informal: str, statements: Sequence[str], translations: Sequence[str | None]
+    ) -> list[Judgement | None]:
+        """The judge's verdict on each statement's translation, in one batch; None where there is no judge or
+        no translation to judge."""
+        asked = [i for i, t in enumerate(translations) if t] if self.judge_backend is not None else []
+        out: list[Judgement | None] = [None] * len(statements)
+        if not asked:
+            return out
+        assert self.judge_backend is not None
+        requests = [self.judge_request(informal, statements[i], translations[i] or "") for i in asked]
+        for i, result in zip(asked, await self.judge_backend.agenerate(requests), strict=True):
+            out[i] = parse_judgement(result.completions[0].text if result.completions else "")
+        return out
+
     async def score(self, informal: str, candidates: Sequence[ScoringCandidate]) -> list[Score]:
         missing = [i for i, c in enumerate(candidates) if c.back_translation is None]
         translations = [c.back_translation for c in candidates]
         for i, text in zip(missing, await self.translate([candidates[i].statement for i in missing]), strict=True):
             translations[i] = text
+        judgements = [c.judgement for c in candidates]
+        unjudged = [i for i, c in enumerate(candidates) if c.judgement is None]
+        statements = [candidates[i].statement for i in unjudged]
+        found = await self.judge(informal, statements, [translations[i] for i in unjudged])
+        for i, judgement in zip(unjudged, found, strict=True):
+            judgements[i] = judgement
         present = [i for i, t in enumerate(translations) if t]
         sims = await self.similarities(informal, [translations[i] or "" for i in present])
         by_index = dict(zip(present, sims, strict=True))
@@ -79,7 +120,19 @@ class BackTranslationScorer:
             if i not in by_index:
                 out.append(Score(value=0.0, explanation="the model returned no back-translation"))
             else:
+                similarity, judgement = by_index[i], judgements[i]
                 out.append(
-                    Score(value=by_index[i], explanation=f"cosine similarity {by_index[i]:.2f} to the input")
+                    Score(value=judged_score(similarity, judgement), explanation=_explain(similarity, judgement))
                 )
         return out
+
+
+def _explain(similarity: float, judgement: Judgement | None) -> str:
+    text = f"cosine similarity {similarity:.2f} to the input"
+    if judgement is None:
+        return text
+    if judgement.verdict is None:
+        return f"{text}; the judge gave no parseable verdict, so the similarity alone counts"
+    reason = f" ({judgement.reason})" if judgement.reason else ""
+    combination = f"{1 - JUDGE_WEIGHT:g}·similarity + {JUDGE_WEIGHT:g}·{VERDICT_SCORES[judgement.verdict]:g}"
+    return f"{text}; judge: {judgement.verdict}{reason}; score = {combination}"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
 from autoformal.errors import AutoformalError
+from autoformal.scoring.judge import Judgement
 from autoformal.syntax import Document, parse_document
 
 
@@ -39,6 +40,7 @@ class ScoringCandidate(BaseModel):
     canonical_form: str | None = None
     lean: CheckResult | None = None
     back_translation: str | None = None
+    judgement: Judgement | None = Field(default=None, description="The LLM judge's verdict, when one was asked.")
     multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
 
     @classmethod
