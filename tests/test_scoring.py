@@ -118,6 +118,31 @@ def test_pitfalls_check_finds_junk_values_and_unpunctured_limits() -> None:
     assert parts(at_infinity, "theorem t : Tendsto (fun n : ℝ => 1 / n) atTop (𝓝 0) := sorry")["pitfalls"] == 1.0
 
 
+def test_existence_is_read_off_the_claim_not_the_premises() -> None:
+    premise = "theorem t (G : Type*) [Group G] (h : ∃ g : G, g ≠ 1) (hn : Nonempty G) : ∀ g : G, g * 1 = g := sorry"
+    assert not formal_facts(parse_document(premise)).claims_exists
+    claim = "theorem t (G : Type*) [Group G] [Fintype G] : ∀ n : ℕ, 0 < n → ∃ g : G, g ^ n = 1 := sorry"
+    assert formal_facts(parse_document(claim)).claims_exists
+    # "contains an element" is an existence claim in words.
+    text = "Prove that a group of even order contains an element of order 2."
+    stmt = "theorem t (G : Type*) [Group G] [Fintype G] (h : Even (Fintype.card G)) : ∃ g : G, orderOf g = 2 := sorry"
+    assert parts(text, stmt)["quantifiers"] == 1.0
+    # "for some x" in a premise does not make the claim existential.
+    domain = "Prove that if $x^2 = 1$ for some $x$ in an integral domain $R$, then $x = 1$ or $x = -1$."
+    ring = "theorem t {R : Type*} [CommRing R] [IsDomain R] (x : R) (h : x ^ 2 = 1) : x = 1 ∨ x = -1 := sorry"
+    assert parts(domain, ring)["quantifiers"] == 1.0
+
+
+def test_positive_integers_and_residue_rings_are_not_a_domain_mismatch() -> None:
+    assert parts("Show that n + 1 > n for every positive integer n.", "theorem t (n : ℕ) : n + 1 > n := sorry")[
+        "domains"
+    ] == 1.0
+    text = r"Prove that multiplication in $\mathbb{Z}/n\mathbb{Z}$ is associative."
+    assert parts(text, "theorem t (n : ℕ) (a b c : ZMod n) : a * b * c = a * (b * c) := sorry")["domains"] == 1.0
+    poly = "Prove that x^2 - 2 is irreducible in Q[x]."
+    assert parts(poly, "theorem t : Irreducible (X ^ 2 - 2 : Polynomial ℚ) := sorry")["domains"] == 1.0
+
+
 def test_instance_binders_are_not_hypotheses() -> None:
     facts = formal_facts(parse_document("theorem t {G : Type*} [Group G] (g : G) (h : g ≠ 1) : g * g⁻¹ = 1 := sorry"))
     assert (facts.hypotheses, facts.variables) == (1, 2)

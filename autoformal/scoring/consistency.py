@@ -103,7 +103,7 @@ class QuantifiersCheck:
         if text.mentions_exists and not (formal.exists or formal.unique or formal.mentions_infinite):
             value -= 0.3
             notes.append("the text claims existence, the candidate has no ∃")
-        if formal.exists and not (text.mentions_exists or text.mentions_unique or text.mentions_infinite):
+        if formal.claims_exists and not (text.mentions_exists or text.mentions_unique or text.mentions_infinite):
             value -= 0.3
             notes.append("the candidate has ∃ but the text claims no existence")
         if text.mentions_infinite and not (formal.mentions_infinite or (formal.forall and formal.exists)):

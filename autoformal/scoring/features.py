@@ -42,8 +42,12 @@ _RELATION_WORDS = (
     (re.compile(r"\bnon-?zero\b|\bdistinct\b|\bnot equal\b|\bdifferent\b|\bunequal\b", re.I), "≠"),
     (re.compile(r"\bdivides\b|\bdivisible\b|\bdivisor", re.I), "∣"),
 )
+# Existence as the *claim* of a statement. "for some x" is left out: it mostly sits in a premise ("if x^2 = 1
+# for some x"). "contains an element", "has a square root" are existence claims in everything but syntax.
 _EXISTS_WORDS = re.compile(
-    r"\bthere (?:exist|exists|is|are)\b|\bexists?\b|\bcan be (?:found|chosen|written)\b|\bfind\b|∃|\bsome\b", re.I
+    r"\bthere (?:exist|exists|is|are|must be)\b|\bexists?\b|\bcan be (?:found|chosen|written)\b|\bfind\b|∃"
+    r"|\b(?:contains?|has|have|admits?|possess(?:es)?) (?:an?|some|at least one)\b",
+    re.I,
 )
 _UNIQUE_WORDS = re.compile(r"\bunique(?:ly)?\b|\bexactly one\b|∃!", re.I)
 _FORALL_WORDS = re.compile(r"\bfor (?:all|every|each|any)\b|\bevery\b|\bany\b|\ball\b|∀", re.I)
@@ -64,8 +68,15 @@ _FLOOR_WORDS = re.compile(r"\bfloor\b|\binteger part\b|\bquotient\b|⌊|\\lfloor
 
 _DOMAIN_WORDS = (
     (re.compile(r"\bnatural numbers?\b|\bpositive integers?\b|\bnon-?negative integers?\b", re.I), "ℕ"),
-    (re.compile(r"\bintegers?\b|\bintegral\b", re.I), "ℤ"),
-    (re.compile(r"\brationals?\b(?! function)|\brational numbers?\b", re.I), "ℚ"),
+    # "positive/prime integer" is ℕ's business (above); a bare "integer" may be negative.
+    (re.compile(r"(?<!positive )(?<!negative )(?<!prime )\bintegers?\b|\bintegral\b", re.I), "ℤ"),
+    # `Q[x]`, `Q(\sqrt 2)`: a capital Q written for ℚ without \mathbb.
+    (
+        re.compile(
+            r"\brationals?\b(?! function)|\brational numbers?\b|(?-i:(?<![A-Za-z\\])Q\s*(?:\[|\(\s*\\?sqrt))", re.I
+        ),
+        "ℚ",
+    ),
     (re.compile(r"\breals?\b|\breal numbers?\b|\breal-valued\b", re.I), "ℝ"),
     (re.compile(r"\bcomplex\b", re.I), "ℂ"),
 )
@@ -164,7 +175,8 @@ def informal_facts(text: str) -> InformalFacts:
 
 _DOMAIN_IDENTS = {
     "ℕ": "ℕ", "Nat": "ℕ", "ℤ": "ℤ", "Int": "ℤ", "ℚ": "ℚ", "Rat": "ℚ", "ℝ": "ℝ", "Real": "ℝ", "ℂ": "ℂ",
-    "Complex": "ℂ", "ℕ+": "ℕ", "PNat": "ℕ", "NNReal": "ℝ", "ℝ≥0": "ℝ", "ENNReal": "ℝ", "EReal": "ℝ",
+    "Complex": "ℂ", "ZMod": "ℤ",
+    "GaussianInt": "ℤ", "Zsqrtd": "ℤ", "ℕ+": "ℕ", "PNat": "ℕ", "NNReal": "ℝ", "ℝ≥0": "ℝ", "ENNReal": "ℝ", "EReal": "ℝ",
 }  # fmt: skip
 _RELATION_OPS = {"≤": "≤", "≥": "≤", "<": "<", ">": "<", "=": "=", "≠": "≠", "∣": "∣", "↔": "↔"}
 _EXISTS_IDENTS = frozenset({"Exists", "ExistsUnique", "Set.Nonempty", "Nonempty"})
@@ -194,6 +206,7 @@ class FormalFacts:
     unbounded_supremum: bool = False  # sSup/⨆ over ℝ with no boundedness hypothesis anywhere
     full_nhds_limit: bool = False  # `Tendsto f (𝓝 x) _`: a limit that does not exclude the point itself
     integer_division: bool = False  # `/` in a statement whose only number types are ℕ/ℤ: truncating
+    claims_exists: bool = False  # the conclusion asserts existence (∃ under its ∀/→/∧ prefix), not a premise
 
 
 def _num(term: Term) -> Fraction | None:
@@ -303,7 +316,26 @@ def formal_facts(document: Document) -> FormalFacts:
         unbounded_supremum=bool(suprema) and "ℝ" in domains and not (idents & _BOUNDED_IDENTS),
         full_nhds_limit=full_nhds,
         integer_division=divisions and bool(domains) and domains <= {"ℕ", "ℤ"} and not _has_type_variable(theorem),
+        claims_exists=theorem.conclusion is not None and _claims_existence(theorem.conclusion),
     )
+
+
+def _claims_existence(term: Term) -> bool:
+    """Whether the claim (not a premise) is existential: look through ∀ binders, the right of →, ∧ and ↔."""
+    while term.kind == "bracket" and term.args:
+        term = term.args[0]
+    if term.kind == "quant":
+        if term.value.startswith("∃"):
+            return True
+        return term.value.startswith("∀") and bool(term.args) and _claims_existence(term.args[-1])
+    if term.kind == "binop" and len(term.args) == 2:
+        if term.value == "→":
+            return _claims_existence(term.args[1])
+        if term.value in ("∧", "↔"):
+            return any(_claims_existence(a) for a in term.args)
+    if term.kind == "app" and term.args and term.args[0].kind == "ident":
+        return term.args[0].value in _EXISTS_IDENTS
+    return False
 
 
 def _is_full_nhds_limit(node: Term) -> bool:
