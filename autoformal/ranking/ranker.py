@@ -8,14 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Default weights per scorer name; scorers absent from a candidate's scores are left out of the mean.
-#: consistency 0.5 / self_consistency 2.0: the weights `autoformal eval` fits (grid search for AUROC) on the
+#: consistency 0.5 / self_consistency 1.0: the weights `autoformal eval` fits (grid search for AUROC) on the
 #: fit half of the ProofNet audit file in ../shared/data/labeled (benchmarks/scorer_quality.py; the smaller
 #: rethinking file's fit half prefers 0.5 / 0.5, which ties there on the held-out half); they match or beat
 #: the equal-weight mean on both held-out halves. back_translation and elaboration could not be measured there
 #: (no LLM endpoint here; every labelled candidate type-checks), so they keep the neutral weight 1.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "consistency": 0.5,
-    "self_consistency": 2.0,
+    "self_consistency": 1.0,
     "back_translation": 1.0,
     "elaboration": 1.0,
 }
