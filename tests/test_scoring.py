@@ -81,6 +81,13 @@ def test_relation_strictness_and_direction() -> None:
     assert parts(text, strict_only)["relations"] == 1.0  # the text has both a strict and a non-strict one
 
 
+def test_set_builder_bar_is_not_divisibility() -> None:
+    text = r"Show that the set $\{x \mid f(x) \leq g(x)\}$ is closed in $X$."
+    stmt = "theorem t {X : Type*} [TopologicalSpace X] (f g : X → ℝ) : IsClosed {x | f x ≤ g x} := sorry"
+    assert parts(text, stmt)["relations"] == 1.0
+    assert parts(r"Show that $3 \mid n^3 - n$.", "theorem t (n : ℤ) : n ^ 3 - n = n := sorry")["relations"] < 1.0
+
+
 def test_iff_in_the_text_needs_an_equivalence_in_the_candidate() -> None:
     text = r"Prove that $n$ is even if and only if $n^2$ is even."
     both = "theorem t (n : ℤ) : Even n ↔ Even (n ^ 2) := sorry"

@@ -20,6 +20,8 @@ _LATEX_SUBSTITUTIONS = (
     (re.compile(r"\\(?:neq?)(?![A-Za-z])"), "≠"),
     (re.compile(r"\\lt(?![A-Za-z])"), "<"),
     (re.compile(r"\\gt(?![A-Za-z])"), ">"),
+    # `\{x \mid f(x) \leq g(x)\}` is set-builder notation, not divisibility.
+    (re.compile(r"(\\\{[^{}]{0,60}?)\\mid(?![A-Za-z])"), r"\1:"),
     (re.compile(r"\\mid(?![A-Za-z])"), "∣"),
     (re.compile(r"\\(?:exists)(?![A-Za-z])"), "∃"),
     (re.compile(r"\\(?:forall)(?![A-Za-z])"), "∀"),
