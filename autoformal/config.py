@@ -89,6 +89,17 @@ class FormalizerConfig(BaseSettings):
     checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
     header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
 
+    names: Path | None = Field(
+        default=None,
+        description="Known Mathlib names for the static name check: a names file (`NameTable.save`), a "
+        "retrieval index directory or a declaration JSONL(.gz). None: no name check.",
+    )
+    names_filter: Literal["drop", "annotate"] = Field(
+        default="drop",
+        description="drop: candidates referencing a name that certainly does not exist are not sent to Lean "
+        "(they cannot elaborate; `errors` says which and why); annotate: they go on, scored by `names`.",
+    )
+
     retrieval: Literal["auto", "on", "off"] = Field(
         default="auto", description="Mathlib declarations in the prompt; auto: when the index exists."
     )

@@ -27,6 +27,7 @@ from autoformal.errors import AutoformalError, InvalidInputError
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
+from autoformal.names import NameChecker, NameTable
 from autoformal.prompts import build_formalization_messages, token_counter_for
 from autoformal.ranking import Ranker
 from autoformal.results import FormalizationResult, RankedCandidate
@@ -34,6 +35,7 @@ from autoformal.scoring import (
     BackTranslationScorer,
     ConsistencyScorer,
     ElaborationScorer,
+    NameScorer,
     Score,
     Scorer,
     ScoringCandidate,
@@ -150,6 +152,7 @@ class Formalizer:
         cache: Cache | None = None,
         embedder: Embedder | None = None,
         safety_gate: TrustedContextGate | None = None,
+        name_checker: NameChecker | None = None,
     ) -> None:
         self.config = config or FormalizerConfig()
         cfg = self.config
@@ -179,6 +182,9 @@ class Formalizer:
         self._retrievers_ready = retriever is not None and (example_retriever is not None or cfg.examples == 0)
         self._setup_lock = threading.Lock()
         self.ranker = Ranker(cfg.ranker)
+        if name_checker is None and cfg.names is not None:
+            name_checker = NameChecker(NameTable.load(cfg.names))
+        self.name_checker = name_checker
         self.backtranslator: BackTranslationScorer | None = None
         self._judge_backend: LLMBackend | None = None  # only when `judge_model` needs a backend of its own
         if scorers is None:
@@ -190,6 +196,8 @@ class Formalizer:
                 scorers.append(self.backtranslator)
             if self.checker is not None:
                 scorers.append(ElaborationScorer())
+            if name_checker is not None:
+                scorers.append(NameScorer(name_checker, cfg.header))
         else:
             self.backtranslator = next((s for s in scorers if isinstance(s, BackTranslationScorer)), None)
         self.scorers = list(scorers)
@@ -301,6 +309,10 @@ class Formalizer:
         mark = time.perf_counter()
         safe = [c for c in candidates if c.document is not None and check_safe(c.statement).ok]
         counts["safe"] = len(safe)
+        if self.name_checker is not None:  # the static name check (stage "names"), before Lean
+            if cfg.names_filter == "drop":
+                safe = await asyncio.to_thread(self._drop_unknown_names, safe, f"{header}\n{context or ''}", errors)
+            counts["names"] = len(safe)
         if self.checker is not None and safe:
             if context:
                 self.safety_gate.register(context)
@@ -364,6 +376,21 @@ class Formalizer:
             "parsed": sum(1 for c in candidates if c.document is not None),
         }
         return candidates, counts
+
+    def _drop_unknown_names(
+        self, candidates: list[ScoringCandidate], header: str, errors: list[str]
+    ) -> list[ScoringCandidate]:
+        """Candidates whose names all exist, or might; each dropped one is reported in `errors`."""
+        assert self.name_checker is not None
+        kept = []
+        for c in candidates:
+            assert c.document is not None
+            verdict = self.name_checker.check_document(c.document, header)
+            if verdict.ok:
+                kept.append(c)
+            else:
+                errors.append(f"not sent to Lean, {verdict.describe()}: {c.statement[:200]}")
+        return kept
 
     async def _back_translate(self, text: str, candidates: list[ScoringCandidate]) -> list[ScoringCandidate]:
         """One translation (and judge verdict, when configured) per canonical-form cluster (its members say

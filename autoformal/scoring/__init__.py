@@ -1,6 +1,6 @@
 """Scorers: each judges how faithful a candidate is to the informal input, as a score in [0, 1] with an
 explanation. One protocol (`Scorer`); deterministic checks need no model, back-translation needs an LLM and
-an embedder, elaboration needs Lean, self-consistency needs several samples."""
+an embedder, elaboration needs Lean, names need a Mathlib names table, self-consistency needs several samples."""
 
 from autoformal.scoring.backtranslation import BackTranslationScorer
 from autoformal.scoring.base import PerCandidateScorer, Score, Scorer, ScoringCandidate, ScoringError
@@ -17,6 +17,7 @@ from autoformal.scoring.consistency import (
     RelationsCheck,
 )
 from autoformal.scoring.elaboration import ElaborationScorer
+from autoformal.scoring.names import NameScorer
 from autoformal.scoring.self_consistency import SelfConsistencyScorer, cluster_sizes
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ConsistencyScorer",
     "DomainsCheck",
     "ElaborationScorer",
+    "NameScorer",
     "NumbersCheck",
     "PerCandidateScorer",
     "PitfallsCheck",

@@ -62,8 +62,40 @@ def _binder_free(
         _free(b.pred[1], env | set(bound_names(b)) if pred_in_scope else env, found)
 
 
+def _binder_group(t: Term) -> tuple[list[str], Term] | None:
+    """`(a b : T)` / `{a : T}` / `[inst : C]` read as a term: the names it binds and their type."""
+    if t.kind not in ("ascription", "pi_binder") or len(t.args) != 2:
+        return None
+    lhs, typ = t.args
+    names = lhs.args if lhs.kind == "app" else (lhs,)
+    if all(n.kind == "ident" and "." not in n.value for n in names):
+        return [n.value for n in names], typ
+    return None
+
+
+def _free_under_binders(
+    groups: list[Term], body: Term, scope: frozenset[str], found: dict[str, None]
+) -> bool:
+    """Scan `body` under a telescope of binder groups (each an ident or `(x : T)`); False when `groups`
+    is not one (then nothing was scanned)."""
+    parsed = [_binder_group(g) if g.kind != "ident" else ([g.value], None) for g in groups]
+    if not any(p is not None and p[1] is not None for p in parsed) or any(p is None for p in parsed):
+        return False
+    inner = set(scope)
+    for p in parsed:
+        assert p is not None
+        if p[1] is not None:
+            _free(p[1], frozenset(inner), found)
+        inner.update(p[0])
+    _free(body, frozenset(inner), found)
+    return True
+
+
 def _free(t: Term, scope: frozenset[str], found: dict[str, None]) -> None:
     k = t.kind
+    # Dependent arrow `(x : α) → β x`, `{x : α} → …`, `[inst : C α] → …`: x scopes over the codomain.
+    if k == "binop" and t.value == "→" and _free_under_binders([t.args[0]], t.args[1], scope, found):
+        return
     if k in ("ident", "explicit"):
         if t.value not in scope and _head(t.value) not in scope and t.value not in ("sorry", "∅"):
             found.setdefault(t.value, None)
@@ -75,6 +107,11 @@ def _free(t: Term, scope: frozenset[str], found: dict[str, None]) -> None:
             _binder_free(b, inner, found, pred_in_scope=k in PRED_IN_SCOPE)
             inner.update(bound_names(b))
         env = frozenset(inner)
+        # `{f x | (x : α) (hx : p x)}`: the right-hand side is a binder telescope, not a predicate.
+        if k == "setof" and len(t.args) == 1:
+            groups = list(t.args[0].args) if t.args[0].kind == "app" else [t.args[0]]
+            if _free_under_binders(groups, Term("unit"), env, found):
+                return
         for a in t.args:
             _free(a, env, found)
         return

@@ -1,0 +1,8 @@
+"""Static name checking: which constants a statement references that its Lean environment lacks, found
+without Lean from a Mathlib declaration corpus (`NameTable`) and Lean's name-resolution rules
+(`NameChecker`)."""
+
+from autoformal.names.checker import NameChecker, NameCheckResult, UnknownName
+from autoformal.names.table import NameKind, NameTable
+
+__all__ = ["NameCheckResult", "NameChecker", "NameKind", "NameTable", "UnknownName"]

@@ -1,0 +1,235 @@
+"""`NameTable`: the constants a Lean + Mathlib environment knows, for checking names without Lean.
+
+The table holds every declaration name of a corpus (with a coarse kind, which name resolution needs), every
+namespace those names live in, and Lean core's names that Mathlib statements use (`autoformal.names.core`).
+It loads from a declaration JSONL(.gz) (as `autoformal index build --corpus` takes), from a retrieval index
+directory (its `declarations.jsonl`), or from a names file written by `NameTable.save` (fastest).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
+from pathlib import Path
+
+from autoformal.corpus.errors import CorpusError
+from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES
+
+
+class NameKind(str, Enum):
+    """What name resolution needs to know about a constant.
+
+    STRUCTURE: a structure; its fields and generated members (`mk`, `ext`, `toParent`) are not in a
+    source-parsed corpus (field names Mathlib projects are in `NameTable.fields`).
+    CLASS: a class, whose fields (`Fintype.elems`, `Semigroup.mul_assoc`) are not in the corpus either and
+    look like any other member: a missing member may be one.
+    INDUCTIVE: an inductive type, whose constructors are not in the corpus: a missing member may be one.
+    FUNCTION: a definition with explicit arguments; `f.foo` is generalized field notation into `Function`.
+    VALUE: any other constant (theorems, constants such as `Real.pi`); `c.foo` is field notation whose
+    namespace depends on c's type, which we do not know.
+    """
+
+    STRUCTURE = "S"
+    CLASS = "C"
+    INDUCTIVE = "I"
+    FUNCTION = "F"
+    VALUE = "V"
+
+
+_CLASS_KINDS = frozenset({"class", "class abbrev"})
+_INDUCTIVE_KINDS = frozenset({"inductive", "class inductive"})
+_DEFINITION_KINDS = frozenset({"def", "abbrev", "irreducible_def", "opaque", "instance"})
+NAMES_FILE_HEADER = "# autoformal names v1"
+MENTIONED, FIELD = "M", "P"  # names-file kinds of `NameTable.mentioned` and `NameTable.fields` entries
+
+
+def kind_of(kind: str, signature: str) -> NameKind:
+    """The `NameKind` of a corpus record (`kind` as in decls.jsonl, `signature` its binders and type)."""
+    if kind == "structure":
+        return NameKind.STRUCTURE
+    if kind in _CLASS_KINDS:
+        return NameKind.CLASS
+    if kind in _INDUCTIVE_KINDS:
+        return NameKind.INDUCTIVE
+    if kind in _DEFINITION_KINDS and signature.lstrip().startswith("("):
+        return NameKind.FUNCTION
+    return NameKind.VALUE
+
+
+def _namespaces_of(name: str) -> Iterator[str]:
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        yield ".".join(parts[:i])
+
+
+class NameTable:
+    """Known constant names with their kinds, the namespaces they populate, and close-match suggestions."""
+
+    def __init__(
+        self,
+        names: dict[str, NameKind],
+        *,
+        mentioned: Iterable[str] = (),
+        fields: Iterable[str] = (),
+        source: str = "",
+    ) -> None:
+        self.source = source
+        self._kinds = dict(names)
+        #: Names Mathlib writes in signatures that no declaration explains from where they are written:
+        #: exported class fields (`dist`, `sSup`, `volume`), generated declarations (`IsGreatest`, the
+        #: `@[to_dual]` twin of `IsLeast`), names from `open`ed namespaces. Each is recorded under every
+        #: prefix of the writing declaration's namespace. They probably exist; we do not know where.
+        self.mentioned: frozenset[str] = frozenset(mentioned)
+        #: Field names Mathlib projects out of bound variables (`s.carrier`): a structure's missing member
+        #: with one of these names may be a field.
+        self.fields: frozenset[str] = frozenset(fields)
+        for name in CORE_NAMES:
+            # Core types and classes (`Nat`, `HAdd`) have members we do not list; lower-case names are values.
+            self._kinds.setdefault(name, NameKind.CLASS if name[:1].isupper() else NameKind.VALUE)
+        self.namespaces: frozenset[str] = frozenset(
+            ns for name in self._kinds for ns in _namespaces_of(name)
+        ) | EXTERNAL_NAMESPACES
+        self._children: dict[str, list[str]] | None = None
+
+    @classmethod
+    def from_names(cls, names: Iterable[str | tuple[str, NameKind]], *, source: str = "") -> NameTable:
+        """From bare names (kind VALUE) or `(name, kind)` pairs — e.g. a test's tiny environment."""
+        kinds: dict[str, NameKind] = {}
+        for item in names:
+            name, kind = (item, NameKind.VALUE) if isinstance(item, str) else item
+            kinds[name] = kind
+        return cls(kinds, source=source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> NameTable:
+        """From a names file (`save`), a retrieval index directory, or a declaration JSONL(.gz) corpus.
+
+        A JSONL corpus also gets its synthesized `@[to_additive]` twins (`Finset.sum` from `Finset.prod`),
+        exactly as `autoformal index build` adds them; an index already holds them.
+        """
+        source = Path(path).expanduser()
+        if source.is_dir():
+            declarations = source / "declarations.jsonl"
+            if not declarations.is_file():
+                raise CorpusError(f"{source} is not a retrieval index (no declarations.jsonl); build one first")
+            return cls.from_records(_read_records(declarations), source=str(source))
+        if not source.is_file():
+            raise CorpusError(f"names source not found: {source} (a names file, index directory or decls JSONL)")
+        with source.open("rb") as handle:
+            first = handle.readline()
+        if first.startswith(NAMES_FILE_HEADER.encode()):
+            kinds: dict[str, NameKind] = {}
+            extra: dict[str, list[str]] = {MENTIONED: [], FIELD: []}
+            for name, kind in _read_names_file(source):
+                if kind in extra:
+                    extra[kind].append(name)
+                else:
+                    kinds[name] = NameKind(kind)
+            return cls(kinds, mentioned=extra[MENTIONED], fields=extra[FIELD], source=str(source))
+        from autoformal.corpus import load_declarations
+
+        corpus = load_declarations(source)
+        records = ((d.name, d.kind, d.signature, d.variables, d.namespace) for d in corpus.declarations)
+        return cls.from_records(records, source=str(source))
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[tuple[str, str, str, Sequence[str], str | None]], *, source: str = ""
+    ) -> NameTable:
+        """From `(name, kind, signature, variables, namespace)` declaration records (kinds as in decls.jsonl)."""
+        kinds: dict[str, NameKind] = {}
+        texts: list[tuple[str, str]] = []
+        for name, kind, signature, variables, namespace in records:
+            kinds[name] = kind_of(kind, signature)
+            texts.append((namespace or "", " ".join([signature, *variables])))
+        mentioned, fields = _unexplained_mentions(texts, kinds)
+        return cls(kinds, mentioned=mentioned, fields=fields, source=source)
+
+    def save(self, path: str | Path) -> None:
+        """Write a compact names file (`name<TAB>kind` lines) that `load` reads in a fraction of a second."""
+        core = set(CORE_NAMES)
+        lines = [f"{name}\t{kind.value}" for name, kind in sorted(self._kinds.items()) if name not in core]
+        lines += [f"{name}\t{MENTIONED}" for name in sorted(self.mentioned)]
+        lines += [f"{name}\t{FIELD}" for name in sorted(self.fields)]
+        Path(path).write_text("\n".join([NAMES_FILE_HEADER, *lines]) + "\n", encoding="utf-8")
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def kind(self, name: str) -> NameKind | None:
+        return self._kinds.get(name)
+
+    def is_namespace(self, name: str) -> bool:
+        return name in self.namespaces
+
+    def suggest(self, namespace: str, short: str, n: int = 3) -> list[str]:
+        """Names in `namespace` ("" for the root) whose last component is close to `short`, best first."""
+        children = self._child_index().get(namespace, [])
+        prefix = f"{namespace}." if namespace else ""
+        return [prefix + c for c in difflib.get_close_matches(short, children, n=n, cutoff=0.6)]
+
+    def _child_index(self) -> dict[str, list[str]]:
+        # Built on the first suggestion only: checking itself needs no more than set lookups.
+        if self._children is None:
+            children: dict[str, list[str]] = {}
+            for name in self._kinds:
+                namespace, _, short = name.rpartition(".")
+                children.setdefault(namespace, []).append(short)
+            self._children = children
+        return self._children
+
+
+def _read_records(path: Path) -> Iterator[tuple[str, str, str, Sequence[str], str | None]]:
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.strip():
+                record = json.loads(raw)
+                if record.get("name"):
+                    yield (
+                        record["name"],
+                        record.get("kind", ""),
+                        record.get("signature", ""),
+                        record.get("variables", ()),
+                        record.get("namespace"),
+                    )
+
+
+_TOKEN = re.compile(r"(?<![\w.'!?])[^\W\d][\w'!?₀-₉]*(?:\.[^\W\d][\w'!?₀-₉]*)*")
+_BINDER = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
+_QUANTIFIED = re.compile(r"(?:∀|∃!?|fun|λ|∑|∏|⋃|⋂)\s+([^,:↦]+?)\s*(?:[,:↦]|=>|∈)")
+
+
+def _unexplained_mentions(records: Iterable[tuple[str, str]], kinds: dict[str, NameKind]) -> tuple[set[str], set[str]]:
+    """What the corpus is missing, from `(namespace, signature text)` records: identifiers a signature uses
+    that are not bound in it and that no declaration answers to from the signature's namespace (each
+    recorded under every prefix of that namespace, as Lean would resolve it there), and the field names
+    of projections of bound variables (`s.carrier` → `carrier`) that name no declaration."""
+    mentioned: set[str] = set()
+    fields: set[str] = set()
+    for namespace, text in records:
+        parts = namespace.split(".") if namespace else []
+        prefixes = [".".join(parts[:i]) + "." for i in range(len(parts), 0, -1)] + [""]
+        bound = {n for group in _BINDER.findall(text) + _QUANTIFIED.findall(text) for n in group.split()}
+        for token in set(_TOKEN.findall(text)):
+            head, _, rest = token.partition(".")
+            if head in bound:
+                if rest and "." not in rest and rest not in kinds:
+                    fields.add(rest)
+            elif not any(p + token in kinds for p in prefixes):
+                mentioned.update(p + token for p in prefixes)
+    return mentioned, fields
+
+
+def _read_names_file(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, _, kind = line.rstrip("\n").partition("\t")
+            yield name, kind or NameKind.VALUE.value
