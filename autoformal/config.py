@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -89,10 +89,11 @@ class FormalizerConfig(BaseSettings):
     checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
     header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
 
-    names: Path | None = Field(
-        default=None,
+    names: Path | Literal["auto"] | None = Field(
+        default="auto",
         description="Known Mathlib names for the static name check: a names file (`NameTable.save`), a "
-        "retrieval index directory or a declaration JSONL(.gz). None: no name check.",
+        "retrieval index directory or a declaration JSONL(.gz); auto: the names file of the retrieval index "
+        "(`retrieval_config.index_dir`) when there is one; None: no name check.",
     )
     names_filter: Literal["drop", "annotate"] = Field(
         default="drop",
@@ -131,6 +132,14 @@ class FormalizerConfig(BaseSettings):
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
         "Lean or scoring (benchmarks/pipeline_overhead.py: 32 → ratio 2.39, 256 → 1.61).",
     )
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _names_off(cls, value: object) -> object:
+        # An environment variable cannot be None: `AUTOFORMAL_NAMES=` (or none/off) switches the check off.
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _judge_needs_backtranslation(self) -> FormalizerConfig:

@@ -28,6 +28,7 @@ from autoformal.llm.base import LLMBackend
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
 from autoformal.names import NameChecker, NameTable
+from autoformal.names.table import INDEX_NAMES_FILE
 from autoformal.prompts import build_formalization_messages, token_counter_for
 from autoformal.ranking import Ranker
 from autoformal.results import FormalizationResult, RankedCandidate
@@ -116,6 +117,16 @@ class TrustedContextGate:
         return check_safe(text)
 
 
+def names_source_of(config: FormalizerConfig) -> Path | None:
+    """Where the static name check reads known names: the configured source, or with `auto` the names file
+    `autoformal index build` writes into the retrieval index (no index, no check: without a corpus every
+    Mathlib name would look unknown)."""
+    if config.names != "auto":
+        return config.names
+    file = config.retrieval_config.index_dir / INDEX_NAMES_FILE
+    return file if file.is_file() else None
+
+
 def lean_environment_id(config: FormalizerConfig) -> str:
     """What a Lean verdict depends on besides header and statement: the checker kind, the project and its
     toolchain (so the cache never mixes Mathlib versions)."""
@@ -182,8 +193,9 @@ class Formalizer:
         self._retrievers_ready = retriever is not None and (example_retriever is not None or cfg.examples == 0)
         self._setup_lock = threading.Lock()
         self.ranker = Ranker(cfg.ranker)
-        if name_checker is None and cfg.names is not None:
-            name_checker = NameChecker(NameTable.load(cfg.names))
+        names_source = names_source_of(cfg)
+        if name_checker is None and names_source is not None:
+            name_checker = NameChecker(NameTable.load(names_source))
         self.name_checker = name_checker
         self.backtranslator: BackTranslationScorer | None = None
         self._judge_backend: LLMBackend | None = None  # only when `judge_model` needs a backend of its own

@@ -246,6 +246,24 @@ def test_pipeline_drops_candidates_with_unknown_names_before_lean(tmp_path: Path
                 assert "Finset.cardd" in by_name["bad"].explanations["names"]
 
 
+def test_names_auto_uses_the_retrieval_index_names_file(tmp_path: Path) -> None:
+    from autoformal.config import FormalizerConfig
+    from autoformal.pipeline import names_source_of
+    from autoformal.retrieval import RetrievalConfig
+
+    index = tmp_path / "index"
+    index.mkdir()
+    config = FormalizerConfig(retrieval_config=RetrievalConfig(index_dir=index))
+    assert config.names == "auto" and names_source_of(config) is None  # no index names: no check
+    TINY.save(index / "names.tsv")
+    assert names_source_of(config) == index / "names.tsv"
+    assert names_source_of(config.model_copy(update={"names": None})) is None
+    for off in ("", "none", "off"):
+        assert FormalizerConfig(names=off).names is None
+    explicit = tmp_path / "other.tsv"
+    assert names_source_of(config.model_copy(update={"names": explicit})) == explicit
+
+
 # Gold statements that name something the 2026 Mathlib corpus lacks for a real reason: helper definitions
 # that a stored ProofNet-lean4 statement uses but its header lacks (`def Rl`, `def K_topology`: Lean rejects
 # it as stored) and `Complex.abs`, removed from Mathlib since (miniF2F targets a 2024 Mathlib). Every other

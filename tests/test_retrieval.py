@@ -12,6 +12,7 @@ import pytest
 
 from autoformal.corpus import CorpusError, Declaration, load_declarations, load_examples
 from autoformal.corpus.models import Example
+from autoformal.names import NameTable
 from autoformal.retrieval import (
     MAX_QUERY_CHARS,
     BM25Retriever,
@@ -202,7 +203,10 @@ def test_save_load_roundtrip(saved_index: Path, index: DeclarationIndex, embedde
     assert loaded.declarations == index.declarations
     assert np.array_equal(np.asarray(loaded.vectors), index.vectors)
     assert loaded.manifest.corpus_hash == index.manifest.corpus_hash
-    assert set(loaded.manifest.files) >= {"declarations.jsonl", "vectors.npy"}
+    assert set(loaded.manifest.files) >= {"declarations.jsonl", "vectors.npy", "names.tsv"}
+    # The index carries the static name check's names file: loading it does not re-read the declarations.
+    names = NameTable.load(saved_index)
+    assert names.source.endswith("names.tsv") and "Finset.prod_range_succ" in names and "Finset.sum_range_succ" in names
     assert not [p for p in saved_index.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
     query = "square root of a nonnegative real squared"
     assert _names(DenseRetriever(loaded, embedder).search(query, 5)) == _names(

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 from autoformal.corpus.errors import CorpusError
+from autoformal.corpus.models import Declaration
 from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES
 
 
@@ -43,6 +44,8 @@ _CLASS_KINDS = frozenset({"class", "class abbrev"})
 _INDUCTIVE_KINDS = frozenset({"inductive", "class inductive"})
 _DEFINITION_KINDS = frozenset({"def", "abbrev", "irreducible_def", "opaque", "instance"})
 NAMES_FILE_HEADER = "# autoformal names v1"
+#: The names file `autoformal index build` writes into every index directory.
+INDEX_NAMES_FILE = "names.tsv"
 MENTIONED, FIELD = "M", "P"  # names-file kinds of `NameTable.mentioned` and `NameTable.fields` entries
 
 
@@ -108,10 +111,12 @@ class NameTable:
         """From a names file (`save`), a retrieval index directory, or a declaration JSONL(.gz) corpus.
 
         A JSONL corpus also gets its synthesized `@[to_additive]` twins (`Finset.sum` from `Finset.prod`),
-        exactly as `autoformal index build` adds them; an index already holds them.
+        exactly as `autoformal index build` adds them; an index already holds them, and its names file.
         """
         source = Path(path).expanduser()
-        if source.is_dir():
+        if source.is_dir() and (source / INDEX_NAMES_FILE).is_file():
+            source = source / INDEX_NAMES_FILE
+        if source.is_dir():  # an index built before indexes carried a names file
             declarations = source / "declarations.jsonl"
             if not declarations.is_file():
                 raise CorpusError(f"{source} is not a retrieval index (no declarations.jsonl); build one first")
@@ -131,9 +136,13 @@ class NameTable:
             return cls(kinds, mentioned=extra[MENTIONED], fields=extra[FIELD], source=str(source))
         from autoformal.corpus import load_declarations
 
-        corpus = load_declarations(source)
-        records = ((d.name, d.kind, d.signature, d.variables, d.namespace) for d in corpus.declarations)
-        return cls.from_records(records, source=str(source))
+        return cls.from_declarations(load_declarations(source).declarations, source=str(source))
+
+    @classmethod
+    def from_declarations(cls, declarations: Iterable[Declaration], *, source: str = "") -> NameTable:
+        """From corpus `Declaration`s (what an index or `load_declarations` holds)."""
+        records = ((d.name, d.kind, d.signature, d.variables, d.namespace) for d in declarations)
+        return cls.from_records(records, source=source)
 
     @classmethod
     def from_records(

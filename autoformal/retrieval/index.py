@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from autoformal.corpus.errors import CorpusError
 from autoformal.corpus.jsonl import declaration_from_record, iter_json_records, write_declarations_jsonl
 from autoformal.corpus.models import Declaration
+from autoformal.names.table import INDEX_NAMES_FILE, NameTable
 from autoformal.retrieval.base import RetrievalError
 from autoformal.retrieval.text import BM25_TOKENIZER_VERSION, declaration_text
 
@@ -300,6 +301,8 @@ class DeclarationIndex:
         staging.mkdir()
         try:
             write_declarations_jsonl(self.declarations, staging / DECLARATIONS)
+            # The static name check (autoformal.names) reads this instead of re-deriving it from 250k records.
+            NameTable.from_declarations(self.declarations, source=str(target)).save(staging / INDEX_NAMES_FILE)
             np.save(staging / VECTORS, np.ascontiguousarray(self.vectors, dtype=np.float32))
             if self.manifest.index_type != "flat":
                 import faiss
