@@ -24,7 +24,7 @@ from autoformal.checking.models import CheckResult
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.config import FormalizerConfig
 from autoformal.errors import AutoformalError, InvalidInputError
-from autoformal.llm.base import LLMBackend
+from autoformal.llm.base import LLMBackend, SupportsWarmUp
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
 from autoformal.prompts import build_formalization_messages, token_counter_for
@@ -235,7 +235,10 @@ class Formalizer:
             self._retrievers_ready = True
 
     def warm_up(self) -> None:
-        """Build the statement parser and load the embedder and retrievers now (else on first use)."""
+        """Build the statement parser, load the embedder and retrievers and warm up the LLM backend (import its
+        client library, connect) now, else the first batch pays for it while no LLM request is in flight."""
+        if isinstance(self.raw_backend, SupportsWarmUp):
+            self.raw_backend.warm_up()
         _build_parser()
         self._setup_retrievers()
         if self.backtranslator is not None:

@@ -286,3 +286,23 @@ async def test_sync_generate_inside_event_loop_is_refused(server: OpenAIStubServ
     backend = _backend(server)
     with pytest.raises(RuntimeError, match="agenerate"):
         backend.generate([_request()])
+
+
+def test_warm_up_connects_without_generating(server: OpenAIStubServer, http_client: str) -> None:
+    backend = _backend(server, http_client=http_client)
+    backend.warm_up()
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
+    assert backend.generate([_request()])[0].completions
+    backend.close()
+    assert len(server.chat_requests) == 1
+
+
+def test_warm_up_reports_an_unreachable_server() -> None:
+    with OpenAIStubServer() as stub:
+        base_url = stub.base_url
+    backend = OpenAICompatibleBackend(
+        OpenAIBackendConfig(base_url=base_url, model="stub-model", max_retries=0, connect_timeout_s=1)
+    )
+    with pytest.raises(ServerUnreachableError, match="vllm serve"):
+        backend.warm_up()
+    backend.close()

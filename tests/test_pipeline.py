@@ -187,6 +187,13 @@ def test_formalize_many_runs_inputs_concurrently_and_keeps_order(standin, tmp_pa
     assert elapsed < 3.0
 
 
+def test_warm_up_connects_to_the_llm_server_before_any_input(server, standin, tmp_path, embedder) -> None:
+    with Formalizer(make_config(server, standin, tmp_path), embedder=embedder) as formalizer:
+        formalizer.warm_up()
+        assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
+        assert formalizer.formalize(INFORMAL).best is not None
+
+
 async def test_aformalize_many_yields_as_completed_and_records_failures(standin, tmp_path, embedder) -> None:
     def responder(request: dict[str, Any]) -> list[str]:
         if "FAIL" in request["messages"][-1]["content"]:
