@@ -24,7 +24,7 @@ from autoformal.checking.models import CheckResult
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.config import FormalizerConfig
 from autoformal.errors import AutoformalError, InvalidInputError
-from autoformal.llm.base import LLMBackend
+from autoformal.llm.base import LLMBackend, SupportsWarmUp
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
 from autoformal.names import NameChecker, NameTable
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 #: Separates trusted context from the candidate in the text sent to Lean.
 CONTEXT_SEPARATOR = "\n\n"
+_WARM_UP_STATEMENT = "theorem warm_up : True := sorry"
 
 
 class InputVectorMemo:
@@ -270,7 +271,15 @@ class Formalizer:
             self._retrievers_ready = True
 
     def warm_up(self) -> None:
-        """Build the statement parser and load the embedder and retrievers now (else on first use)."""
+        """Build the statement parser, load the embedder and retrievers and warm up the LLM backend (import its
+        client library, connect) now, else the first batch pays for it while no LLM request is in flight."""
+        if isinstance(self.raw_backend, SupportsWarmUp):
+            self.raw_backend.warm_up()
+        _ = self.backend.model_name  # resolved once (the cache keys on it), else in a thread on the first request
+        # Jinja compiles a template on its first render (milliseconds, while no request is out yet).
+        build_formalization_messages("warm up", count_tokens=self._count_tokens)
+        if self.backtranslator is not None:
+            self.backtranslator.request(_WARM_UP_STATEMENT)
         _build_parser()
         self._setup_retrievers()
         if self.backtranslator is not None:
@@ -474,15 +483,17 @@ class Formalizer:
         await asyncio.to_thread(_build_parser)
         await asyncio.to_thread(self._setup_retrievers)
         # Inputs are encoded in batches, in input order, while earlier inputs already generate: one batched
-        # encode per chunk instead of one small encode per input competing for the thread pool.
-        chunk = 16
-        primed = [asyncio.Event() for _ in range(0, len(texts), chunk)]
+        # encode per chunk instead of one small encode per input competing for the thread pool. Chunks grow
+        # from one input, so the first request waits for one text's encoding rather than a full batch's.
+        chunks = growing_chunks(len(texts), largest=16)
+        primed = [asyncio.Event() for _ in chunks]
+        chunk_of = [n for n, (start, end) in enumerate(chunks) for _ in range(start, end)]
         memo = self.embedder() if self._embedder is not None or self.backtranslator is not None else None
 
         async def prime() -> None:
-            for n, start in enumerate(range(0, len(texts), chunk)):
+            for n, (start, end) in enumerate(chunks):
                 if isinstance(memo, InputVectorMemo):
-                    await asyncio.to_thread(memo.prime, [t.strip() for t in texts[start : start + chunk]])
+                    await asyncio.to_thread(memo.prime, [t.strip() for t in texts[start:end]])
                 primed[n].set()
 
         queue: asyncio.Queue[tuple[int, FormalizationResult]] = asyncio.Queue()
@@ -490,7 +501,7 @@ class Formalizer:
 
         async def worker() -> None:
             for i in next_index:
-                await primed[i // chunk].wait()
+                await primed[chunk_of[i]].wait()
                 try:
                     result = await self.aformalize(
                         texts[i],
@@ -582,7 +593,18 @@ class Formalizer:
 
 def _build_parser() -> None:
     """Parse a trivial statement: the grammar's parser is built on first use and cached."""
-    parse_document("theorem warm_up : True := sorry")
+    parse_document(_WARM_UP_STATEMENT)
+
+
+def growing_chunks(total: int, *, largest: int) -> list[tuple[int, int]]:
+    """`(start, end)` of consecutive chunks covering `range(total)`, of 1, 2, 4, … items, then `largest` each."""
+    chunks: list[tuple[int, int]] = []
+    start, size = 0, 1
+    while start < total:
+        end = min(start + size, total)
+        chunks.append((start, end))
+        start, size = end, min(size * 2, largest)
+    return chunks
 
 
 def _first_error(candidates: Sequence[ScoringCandidate]) -> str:

@@ -15,12 +15,14 @@ from autoformal.llm import (
     GenerationRequest,
     GenerationTimeoutError,
     LLMBackend,
+    LLMRequestError,
     ModelNotFoundError,
     OpenAIBackendConfig,
     OpenAICompatibleBackend,
     ServerUnreachableError,
 )
 from autoformal.llm.factory import build_backend
+from autoformal.llm.openai_backend import _parse_completion
 from autoformal.testing.openai_server import OpenAIStubServer, ScriptedResponse
 
 GRAMMAR = 'start: "theorem " NAME " : " /[^\\n]+/ " := by sorry"\nNAME: /[A-Za-z_][A-Za-z0-9_.]*/\n'
@@ -102,6 +104,24 @@ def test_legacy_guided_grammar_field(server: OpenAIStubServer) -> None:
     sent = server.chat_requests[0]
     assert sent["guided_grammar"] == GRAMMAR
     assert "structured_outputs" not in sent
+
+
+def test_extra_body_fields_are_sent_at_the_top_level(server: OpenAIStubServer) -> None:
+    backend = _backend(server, extra_body={"top_k": 20, "temperature": 0.1})
+    backend.generate([_request(temperature=0.9)])
+    backend.close()
+    sent = server.chat_requests[0]
+    assert sent["top_k"] == 20
+    assert sent["temperature"] == 0.1, "server-specific options override ours, as the SDK's extra_body does"
+    assert "extra_body" not in sent
+
+
+def test_a_body_that_is_not_a_chat_completion_is_a_request_error() -> None:
+    with pytest.raises(LLMRequestError, match="not a chat completion"):
+        _parse_completion({"object": "list", "data": []}, 1, "stub-model")
+    result = _parse_completion({"choices": [{"index": 0, "message": {"content": "x"}}]}, 1, "stub-model")
+    assert result.model == "stub-model" and result.completions[0].text == "x"
+    assert result.completions[0].finish_reason == "other" and result.completions[0].prompt_tokens is None
 
 
 def test_optional_fields_are_omitted_when_unset(server: OpenAIStubServer) -> None:
@@ -286,3 +306,23 @@ async def test_sync_generate_inside_event_loop_is_refused(server: OpenAIStubServ
     backend = _backend(server)
     with pytest.raises(RuntimeError, match="agenerate"):
         backend.generate([_request()])
+
+
+def test_warm_up_connects_without_generating(server: OpenAIStubServer, http_client: str) -> None:
+    backend = _backend(server, http_client=http_client)
+    backend.warm_up()
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
+    assert backend.generate([_request()])[0].completions
+    backend.close()
+    assert len(server.chat_requests) == 1
+
+
+def test_warm_up_reports_an_unreachable_server() -> None:
+    with OpenAIStubServer() as stub:
+        base_url = stub.base_url
+    backend = OpenAICompatibleBackend(
+        OpenAIBackendConfig(base_url=base_url, model="stub-model", max_retries=0, connect_timeout_s=1)
+    )
+    with pytest.raises(ServerUnreachableError, match="vllm serve"):
+        backend.warm_up()
+    backend.close()

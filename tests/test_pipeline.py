@@ -16,7 +16,7 @@ from autoformal.checking import ReplCheckerConfig
 from autoformal.config import FormalizerConfig
 from autoformal.llm import GenerationRequest, OpenAIBackendConfig, OpenAICompatibleBackend
 from autoformal.llm.models import ChatMessage
-from autoformal.pipeline import Formalizer
+from autoformal.pipeline import Formalizer, growing_chunks
 from autoformal.retrieval.embedder import Embedder
 from autoformal.testing.openai_server import OpenAIStubServer
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
@@ -185,6 +185,22 @@ def test_formalize_many_runs_inputs_concurrently_and_keeps_order(standin, tmp_pa
         assert result.best.cluster_size == 3
     # Sequentially this would take 6 inputs x 2 LLM round trips x 0.3 s = 3.6 s.
     assert elapsed < 3.0
+
+
+def test_inputs_are_encoded_in_chunks_growing_from_one() -> None:
+    assert growing_chunks(40, largest=16) == [(0, 1), (1, 3), (3, 7), (7, 15), (15, 31), (31, 40)]
+    assert growing_chunks(2, largest=16) == [(0, 1), (1, 2)]
+    assert growing_chunks(0, largest=16) == []
+    chunks = growing_chunks(1000, largest=16)
+    assert [i for start, end in chunks for i in range(start, end)] == list(range(1000))
+    assert max(end - start for start, end in chunks) == 16
+
+
+def test_warm_up_connects_to_the_llm_server_before_any_input(server, standin, tmp_path, embedder) -> None:
+    with Formalizer(make_config(server, standin, tmp_path), embedder=embedder) as formalizer:
+        formalizer.warm_up()
+        assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
+        assert formalizer.formalize(INFORMAL).best is not None
 
 
 async def test_aformalize_many_yields_as_completed_and_records_failures(standin, tmp_path, embedder) -> None:

@@ -1,7 +1,7 @@
 """LLM backends: one `LLMBackend` protocol, implemented over an OpenAI-compatible HTTP API (vLLM server,
 Mistral, OpenAI), vLLM's offline engine and Hugging Face transformers. Heavy libraries load lazily."""
 
-from autoformal.llm.base import LLMBackend, SupportsTokenCount
+from autoformal.llm.base import LLMBackend, SupportsTokenCount, SupportsWarmUp
 from autoformal.llm.config import (
     BackendConfig,
     OpenAIBackendConfig,
@@ -40,6 +40,7 @@ __all__ = [
     "OpenAICompatibleBackend",
     "ServerUnreachableError",
     "SupportsTokenCount",
+    "SupportsWarmUp",
     "TransformersBackendConfig",
     "VLLMBackendConfig",
     "split_reasoning",

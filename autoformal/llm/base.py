@@ -40,6 +40,14 @@ class SupportsTokenCount(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+@runtime_checkable
+class SupportsWarmUp(Protocol):
+    """Backends with one-off start-up work they would otherwise do inside the first request (importing an SDK).
+    `Formalizer.warm_up` calls it, so a batch's first requests are not held up by it."""
+
+    def warm_up(self) -> None: ...
+
+
 def refuse_inside_event_loop() -> None:
     """Blocking on a coroutine from inside a running loop would deadlock it; say what to do instead."""
     try:
