@@ -114,6 +114,34 @@ FORBIDDEN_ORACLE = re.compile(
     r"|initialize|instance|attribute|native_decide|by_elab|deriving|declare_syntax_cat|IO\.|Lean\.Elab"
 )
 
+
+
+def without_comments(text: str) -> str:
+    """The text as Lean executes it: line and (nested) block comments removed, string literals kept. An
+    independent little lexer, so the oracle does not trust the lexing it is testing."""
+    out: list[str] = []
+    i, depth, in_string = 0, 0, False
+    while i < len(text):
+        two = text[i : i + 2]
+        if depth:
+            depth += 1 if two == "/-" else -1 if two == "-/" else 0
+            i += 2 if two in ("/-", "-/") else 1
+        elif in_string:
+            in_string = text[i] != '"'
+            out.append(text[i : i + 2] if text[i] == "\\" else text[i])
+            i += 2 if text[i] == "\\" else 1
+        elif two == "--":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+        elif two == "/-":
+            depth, i = 1, i + 2
+        else:
+            in_string = text[i] == '"'
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
 fuzz_texts = st.lists(st.sampled_from(FRAGMENTS) | st.sampled_from(COMMANDS), min_size=1, max_size=8).flatmap(
     lambda parts: st.sampled_from([" ", "\n", ""]).map(lambda sep: sep.join(parts))
 )
@@ -124,7 +152,7 @@ fuzz_texts = st.lists(st.sampled_from(FRAGMENTS) | st.sampled_from(COMMANDS), mi
 def test_fuzzed_texts_with_commands_are_never_accepted(text: str) -> None:
     verdict = check_safe(text)
     if verdict.ok:
-        assert not FORBIDDEN_ORACLE.search(text), text
+        assert not FORBIDDEN_ORACLE.search(without_comments(text)), text
         doc = parse_document(text)
         assert sum(d.is_theorem for d in doc.declarations) == 1 and not doc.commands
         assert doc.declarations[-1].is_theorem
