@@ -130,7 +130,8 @@ class FormalizerConfig(BaseSettings):
         ge=1,
         description="Inputs in flight in formalize_many. High on purpose: the LLM backend's max_concurrency and "
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
-        "Lean or scoring (benchmarks/pipeline_overhead.py: 32 → ratio 2.39, 256 → 1.61).",
+        "Lean or scoring (benchmarks/pipeline_overhead.py, 2 s latency, 64 LLM slots: 32 → ratio 1.41, "
+        "64 → 1.11, 256 → 1.01).",
     )
 
     @field_validator("names", mode="before")
