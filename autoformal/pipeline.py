@@ -10,6 +10,7 @@ the SQLite cache, so re-runs are free and interrupted batches resume.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 #: Separates trusted context from the candidate in the text sent to Lean.
 CONTEXT_SEPARATOR = "\n\n"
 _WARM_UP_STATEMENT = "theorem warm_up : True := sorry"
+
+
+logger = logging.getLogger(__name__)
 
 
 class InputVectorMemo:
@@ -491,10 +495,16 @@ class Formalizer:
         memo = self.embedder() if self._embedder is not None or self.backtranslator is not None else None
 
         async def prime() -> None:
-            for n, (start, end) in enumerate(chunks):
-                if isinstance(memo, InputVectorMemo):
-                    await asyncio.to_thread(memo.prime, [t.strip() for t in texts[start:end]])
-                primed[n].set()
+            try:
+                for n, (start, end) in enumerate(chunks):
+                    if isinstance(memo, InputVectorMemo):
+                        await asyncio.to_thread(memo.prime, [t.strip() for t in texts[start:end]])
+                    primed[n].set()
+            except Exception:  # each input then encodes on its own and, if that fails too, fails on its own
+                logger.warning("batch encoding of the inputs failed; encoding them one by one", exc_info=True)
+            finally:  # a worker waiting on an event nobody sets would hang the batch
+                for event in primed:
+                    event.set()
 
         queue: asyncio.Queue[tuple[int, FormalizationResult]] = asyncio.Queue()
         next_index = iter(range(len(texts)))
@@ -509,9 +519,10 @@ class Formalizer:
                         context=contexts[i] if contexts is not None else None,
                     )
                 except AutoformalError as exc:
-                    result = FormalizationResult(
-                        input=texts[i], lean_checked=self.lean_checked, errors=[f"{type(exc).__name__}: {exc}"]
-                    )
+                    result = self._failed(texts[i], f"{type(exc).__name__}: {exc}")
+                except Exception as exc:  # a bug costs this input, never the batch (a dead worker hung it)
+                    logger.exception("input %d failed with an unexpected error", i)
+                    result = self._failed(texts[i], f"internal error, please report it: {type(exc).__name__}: {exc}")
                 await queue.put((i, result))
 
         workers = [asyncio.create_task(prime())]
@@ -525,6 +536,9 @@ class Formalizer:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+
+    def _failed(self, text: str, error: str) -> FormalizationResult:
+        return FormalizationResult(input=text, lean_checked=self.lean_checked, errors=[error])
 
     def formalize_many(
         self,

@@ -3,6 +3,7 @@ answers like a formalization model) and the stand-in Lean REPL, with the real em
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
@@ -216,6 +217,53 @@ async def test_aformalize_many_yields_as_completed_and_records_failures(standin,
     assert sorted(seen) == [0, 1, 2]
     assert seen[0].best is not None and seen[2].best is not None
     assert seen[1].candidates == [] and "500" in seen[1].errors[0]
+
+
+class _ExplodingScorer:
+    """A scorer with a bug that only shows on some inputs."""
+
+    name = "exploding"
+
+    async def score(self, informal: str, candidates: Any) -> list[Any]:
+        if "explode" in informal:
+            raise ValueError("bug in a scorer")
+        from autoformal.scoring import Score
+
+        return [Score(value=1.0, explanation="fine") for _ in candidates]
+
+
+class _BrokenEmbedder(Embedder):
+    def __init__(self) -> None:  # no model: every encode fails
+        pass
+
+    def encode(self, texts: Any, *, progress: bool = False) -> Any:
+        raise RuntimeError("embedding backend crashed")
+
+
+async def test_an_unexpected_error_costs_one_input_not_the_batch(server, tmp_path, embedder) -> None:
+    config = make_config(server, None, tmp_path, samples=2, backtranslation=False, cache=False)
+    async with Formalizer(config, embedder=embedder, scorers=[_ExplodingScorer()]) as formalizer:
+        seen = dict(
+            await asyncio.wait_for(
+                _collect(formalizer.aformalize_many(["n + 0 = n", "please explode", "n = n"])), timeout=60
+            )
+        )
+    assert sorted(seen) == [0, 1, 2]
+    assert seen[0].best is not None and seen[2].best is not None
+    assert seen[1].candidates == [] and "internal error" in seen[1].errors[0] and "ValueError" in seen[1].errors[0]
+
+
+async def test_a_failing_embedder_fails_inputs_without_hanging_the_batch(server, tmp_path) -> None:
+    # No few-shot examples (their setup would encode, and fail fast); back-translation needs the embedder.
+    config = make_config(server, None, tmp_path, samples=2, cache=False, examples=0)
+    async with Formalizer(config, embedder=_BrokenEmbedder()) as formalizer:
+        seen = dict(await asyncio.wait_for(_collect(formalizer.aformalize_many(["n + 0 = n", "n = n"])), timeout=60))
+    assert sorted(seen) == [0, 1]
+    assert all(r.errors and "embedding backend crashed" in r.errors[0] for r in seen.values())
+
+
+async def _collect(items: Any) -> list[Any]:
+    return [item async for item in items]
 
 
 def test_context_is_shown_to_the_model_and_checked_before_the_candidate(server, standin, tmp_path, embedder) -> None:
