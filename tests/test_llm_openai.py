@@ -122,6 +122,18 @@ def test_a_body_that_is_not_a_chat_completion_is_a_request_error() -> None:
     result = _parse_completion({"choices": [{"index": 0, "message": {"content": "x"}}]}, 1, "stub-model")
     assert result.model == "stub-model" and result.completions[0].text == "x"
     assert result.completions[0].finish_reason == "other" and result.completions[0].prompt_tokens is None
+    # Odd bodies from a server we do not control are request errors, never stray Python exceptions.
+    odd_bodies = [
+        {"choices": ["x"]},
+        {"choices": [{"message": {"content": "x"}, "logprobs": {"content": [{"logprob": None}]}}]},
+        {"choices": [{"message": {"content": 3}}]},
+        {"choices": [{"message": "x"}]},
+        {"choices": [{"index": "a"}, {"index": 1}]},
+        {"choices": [], "usage": "none"},
+    ]
+    for body in odd_bodies:
+        with pytest.raises(LLMRequestError, match="malformed chat completion"):
+            _parse_completion(body, 1, "stub-model")
 
 
 def test_optional_fields_are_omitted_when_unset(server: OpenAIStubServer) -> None:

@@ -269,9 +269,18 @@ def _connection_failure(error: BaseException) -> BaseException | None:
 
 
 def _parse_completion(response: object, n: int, model: str) -> GenerationResult:
-    """A `GenerationResult` from the JSON of a chat completion (choices in index order)."""
+    """A `GenerationResult` from the JSON of a chat completion (choices in index order). A body that is
+    not shaped like one is an `LLMRequestError`, whatever the oddity (the server is not ours to trust)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise LLMRequestError(200, f"not a chat completion: {str(response)[:500]}")
+    try:
+        return _completion_from(response, n, model)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # ValueError covers pydantic's
+        detail = f"{type(error).__name__}: {error}"
+        raise LLMRequestError(200, f"malformed chat completion ({detail}): {str(response)[:500]}") from error
+
+
+def _completion_from(response: dict[str, Any], n: int, model: str) -> GenerationResult:
     usage = response.get("usage") or {}
     prompt_tokens = usage.get("prompt_tokens")
     total_completion_tokens = usage.get("completion_tokens")
