@@ -9,7 +9,8 @@ from autoformal.checking.models import CheckResult
 from autoformal.scoring.judge import Judgement
 
 #: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
-STAGES = ("generated", "extracted", "parsed", "safe", "elaborated", "ranked")
+#: Pipeline stages in order; `names` (the static name check) only appears when a names source is configured.
+STAGES = ("generated", "extracted", "parsed", "safe", "names", "elaborated", "ranked")
 
 
 class RankedCandidate(BaseModel):

@@ -29,6 +29,7 @@ from autoformal.bulk import (
 from autoformal.errors import ConfigurationError
 from autoformal.llm.errors import ServerUnreachableError
 from autoformal.pipeline import Formalizer
+from autoformal.results import STAGES
 from autoformal.testing.openai_server import OpenAIStubServer, ScriptedResponse
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
@@ -176,6 +177,8 @@ async def test_run_writes_every_problem_once_with_lean_verdicts(tmp_path: Path, 
     assert all(c["lean"]["ok"] for c in good["candidates"])  # type: ignore[union-attr]
     assert summary.written == 13 and summary.with_elaborating_candidate == 12 and summary.failed == 0
     assert summary.stage_totals["generated"] == 36 and summary.survival["elaborated"] == 1.0
+    summary.add_record({"stage_counts": {"generated": 2, "ranked": 1, "names": 1, "safe": 1}})
+    assert list(summary.stage_totals) == [s for s in STAGES if s in summary.stage_totals]  # pipeline order
     # what the stand-in Lean saw: the candidates of every good problem, nothing of the refused header
     sent = [e["request"]["cmd"] for e in read_log(standin.log_path or "") if "env" in e.get("request", {})]
     assert len(sent) == 36 and not any("#eval" in cmd for cmd in sent)

@@ -105,7 +105,7 @@ class BulkSummary(BaseModel):
     lean_checked: int = 0
     with_elaborating_candidate: int = 0
     with_errors: int = 0
-    stage_totals: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    stage_totals: dict[str, int] = Field(default_factory=dict, description="Per stage, in pipeline order.")
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     problem_seconds: float = Field(default=0.0, description="Sum of per-problem wall times.")
     # this run
@@ -124,6 +124,9 @@ class BulkSummary(BaseModel):
         self.with_errors += bool(record.get("errors"))
         for stage, count in (record.get("stage_counts") or {}).items():
             self.stage_totals[stage] = self.stage_totals.get(stage, 0) + int(count)
+        # Stages in pipeline order however records list them (optional stages such as `names` come and go).
+        order = {stage: n for n, stage in enumerate(STAGES)}
+        self.stage_totals = dict(sorted(self.stage_totals.items(), key=lambda item: order.get(item[0], len(order))))
         for stage, seconds in (record.get("timings") or {}).items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + float(seconds)
         self.problem_seconds += float(record.get("elapsed_s") or 0.0)
