@@ -335,8 +335,7 @@ class Formalizer:
         safe = [c for c in candidates if c.document is not None and check_safe(c.statement).ok]
         counts["safe"] = len(safe)
         if self.name_checker is not None:  # the static name check (stage "names"), before Lean
-            if cfg.names_filter == "drop":
-                safe = await asyncio.to_thread(self._drop_unknown_names, safe, f"{header}\n{context or ''}", errors)
+            safe = await asyncio.to_thread(self._check_names, safe, f"{header}\n{context or ''}", errors)
             counts["names"] = len(safe)
         if self.checker is not None and safe:
             if context:
@@ -402,17 +401,18 @@ class Formalizer:
         }
         return candidates, counts
 
-    def _drop_unknown_names(
+    def _check_names(
         self, candidates: list[ScoringCandidate], header: str, errors: list[str]
     ) -> list[ScoringCandidate]:
-        """Candidates whose names all exist, or might; each dropped one is reported in `errors`."""
+        """The candidates with their name-check verdicts attached (the `names` scorer reads them); with
+        `names_filter="drop"` only those whose names all exist, or might, each dropped one reported."""
         assert self.name_checker is not None
         kept = []
         for c in candidates:
             assert c.document is not None
             verdict = self.name_checker.check_document(c.document, header)
-            if verdict.ok:
-                kept.append(c)
+            if verdict.ok or self.config.names_filter == "annotate":
+                kept.append(c.model_copy(update={"names": verdict}))
             else:
                 errors.append(f"not sent to Lean, {verdict.describe()}: {c.statement[:200]}")
         return kept

@@ -246,6 +246,30 @@ def test_pipeline_drops_candidates_with_unknown_names_before_lean(tmp_path: Path
                 assert "Finset.cardd" in by_name["bad"].explanations["names"]
 
 
+def test_names_scorer_judges_under_the_inputs_own_header_and_context(tmp_path: Path) -> None:
+    from autoformal.config import FormalizerConfig
+    from autoformal.llm import OpenAIBackendConfig
+    from autoformal.pipeline import Formalizer
+    from autoformal.testing.openai_server import OpenAIStubServer
+
+    statement = "```lean\ntheorem uses_context (n : ℕ) : Spec.double n = n + n := by sorry\n```"
+    names = tmp_path / "names.tsv"
+    TINY.save(names)
+    with OpenAIStubServer(lambda request: [statement] * int(request.get("n") or 1)) as server:
+        config = FormalizerConfig(
+            backend=OpenAIBackendConfig(base_url=server.base_url, model=server.model),
+            lean=False, cache=False, samples=1, retrieval="off", examples=0, backtranslation=False,
+            names=names, names_filter="annotate",
+        )  # fmt: skip
+        with Formalizer(config) as formalizer:
+            with_context = formalizer.formalize("double n is n + n", context="opaque Spec.double : ℕ → ℕ")
+            without = formalizer.formalize("double n is n + n")
+    # `Spec.double` is declared by the input's (trusted) context: known there, unknown without it.
+    assert with_context.best is not None and with_context.best.scores["names"] == 1.0
+    assert without.best is not None and without.best.scores["names"] == 0.0
+    assert "Spec.double" in without.best.explanations["names"]
+
+
 def test_names_auto_uses_the_retrieval_index_names_file(tmp_path: Path) -> None:
     from autoformal.config import FormalizerConfig
     from autoformal.pipeline import names_source_of

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
 from autoformal.errors import AutoformalError
+from autoformal.names.checker import NameCheckResult
 from autoformal.scoring.judge import Judgement
 from autoformal.syntax import Document, parse_document
 
@@ -41,6 +42,9 @@ class ScoringCandidate(BaseModel):
     lean: CheckResult | None = None
     back_translation: str | None = None
     judgement: Judgement | None = Field(default=None, description="The LLM judge's verdict, when one was asked.")
+    names: NameCheckResult | None = Field(
+        default=None, description="The static name check's verdict, under the input's header and context."
+    )
     multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
 
     @classmethod

@@ -14,12 +14,15 @@ class NameScorer(PerCandidateScorer):
     name = "names"
 
     def __init__(self, checker: NameChecker, header: str = "") -> None:
+        """`header`: the one to check under when a candidate carries no verdict of the pipeline's."""
         self.checker = checker
         self.header = header
 
     def score_one(self, informal: str, candidate: ScoringCandidate) -> Score:
         if candidate.document is None:
             return Score(value=0.5, explanation="names not checked: the statement does not parse")
-        result = self.checker.check_document(candidate.document, self.header)
+        # The pipeline's check ran under the input's own header and context; reuse it rather than re-check
+        # under the configured header (which misses per-input `open`s and context declarations).
+        result = candidate.names or self.checker.check_document(candidate.document, self.header)
         value = 0.0 if result.unknown else 0.5 if result.auto_bound else 1.0
         return Score(value=value, explanation=result.describe())
