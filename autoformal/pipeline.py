@@ -197,6 +197,7 @@ class Formalizer:
         self._example_retriever = example_retriever
         self._retrievers_ready = retriever is not None and (example_retriever is not None or cfg.examples == 0)
         self._setup_lock = threading.Lock()
+        self._backend_warm = False
         self.ranker = Ranker(cfg.ranker)
         names_source = names_source_of(cfg)
         if name_checker is None and names_source is not None:
@@ -276,10 +277,9 @@ class Formalizer:
 
     def warm_up(self) -> None:
         """Build the statement parser, load the embedder and retrievers and warm up the LLM backend (import its
-        client library, connect) now, else the first batch pays for it while no LLM request is in flight."""
-        if isinstance(self.raw_backend, SupportsWarmUp):
-            self.raw_backend.warm_up()
-        _ = self.backend.model_name  # resolved once (the cache keys on it), else in a thread on the first request
+        client library, connect) now, else the first batch pays for it while no LLM request is in flight.
+        `formalize_many` warms the backend up by itself; an unreachable server raises here."""
+        self._warm_up_backend()
         # Jinja compiles a template on its first render (milliseconds, while no request is out yet).
         build_formalization_messages("warm up", count_tokens=self._count_tokens)
         if self.backtranslator is not None:
@@ -288,6 +288,23 @@ class Formalizer:
         self._setup_retrievers()
         if self.backtranslator is not None:
             self.embedder()
+
+    def _warm_up_backend(self) -> None:
+        if isinstance(self.raw_backend, SupportsWarmUp):
+            self.raw_backend.warm_up()
+        _ = self.backend.model_name  # resolved once (the cache keys on it), else in a thread on the first request
+        self._backend_warm = True
+
+    def _warm_up_backend_quietly(self) -> None:
+        """Warm-up before a batch: a failure is logged, not raised. Each input then reports what is wrong
+        with the server on its own, and inputs the cache answers need no server at all."""
+        if self._backend_warm:
+            return
+        try:
+            self._warm_up_backend()
+        except AutoformalError as exc:
+            logger.warning("LLM backend warm-up failed (%s); inputs will report it if they need the server", exc)
+            self._backend_warm = True  # once per Formalizer: a down server must not cost a timeout per batch
 
     # -- one input -------------------------------------------------------------------------------------------
 
@@ -483,6 +500,9 @@ class Formalizer:
             raise ValueError(f"{len(headers)} headers for {len(texts)} texts")
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError(f"{len(contexts)} contexts for {len(texts)} texts")
+        # The LLM client library's first import and connection, before the batch rather than inside its first
+        # request, while every server slot would idle.
+        await asyncio.to_thread(self._warm_up_backend_quietly)
         # Build the parser once before many worker threads would each build it concurrently (seconds each).
         await asyncio.to_thread(_build_parser)
         await asyncio.to_thread(self._setup_retrievers)

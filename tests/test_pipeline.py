@@ -219,6 +219,20 @@ async def test_aformalize_many_yields_as_completed_and_records_failures(standin,
     assert seen[1].candidates == [] and "500" in seen[1].errors[0]
 
 
+def test_formalize_many_warms_up_and_a_down_server_does_not_stop_cached_inputs(tmp_path, embedder) -> None:
+    with OpenAIStubServer(model_responder) as server:
+        config = make_config(server, None, tmp_path, samples=2, backtranslation=False)
+        with Formalizer(config, embedder=embedder) as formalizer:
+            first = formalizer.formalize_many([INFORMAL])
+        assert (server.requests[0].method, server.requests[0].path) == ("GET", "/v1/models")  # warm-up first
+    # The server is gone; the model is configured, so the cache answers without it.
+    with Formalizer(config, embedder=embedder) as formalizer:
+        again = formalizer.formalize_many([INFORMAL])
+    assert not again[0].errors and [c.statement for c in again[0].candidates] == [
+        c.statement for c in first[0].candidates
+    ]
+
+
 class _ExplodingScorer:
     """A scorer with a bug that only shows on some inputs."""
 

@@ -202,7 +202,9 @@ class OpenAICompatibleBackend:
         return body
 
     async def _awarm_up(self) -> None:
-        client = self._state().client
+        # No retries: warming up is a probe, and a refused connection should say so at once, not after the
+        # SDK's backoff (seconds) holds up a batch that the cache may answer without any server.
+        client = self._state().client.with_options(max_retries=0)
         await self._call(self._model or "", client.models.list)
 
     async def _generate_one(self, state: _LoopState, model: str, request: GenerationRequest) -> GenerationResult:
