@@ -22,7 +22,7 @@ from autoformal.scoring import (
     SelfConsistencyScorer,
 )
 from autoformal.scoring.evaluation import LEAKING_FIELDS, evaluate, load_labelled, score_pairs, split_of
-from autoformal.scoring.features import formal_facts, numbers_in_text
+from autoformal.scoring.features import formal_facts, informal_facts, numbers_in_text
 from autoformal.scoring.metrics import auroc, best_threshold, binary_metrics
 from autoformal.scoring.reference import reference_score
 from autoformal.syntax import parse_document
@@ -86,6 +86,11 @@ def test_set_builder_bar_is_not_divisibility() -> None:
     stmt = "theorem t {X : Type*} [TopologicalSpace X] (f g : X → ℝ) : IsClosed {x | f x ≤ g x} := sorry"
     assert parts(text, stmt)["relations"] == 1.0
     assert parts(r"Show that $3 \mid n^3 - n$.", "theorem t (n : ℤ) : n ^ 3 - n = n := sorry")["relations"] < 1.0
+    # Braces inside the set (`\mathbb{N}`, `S_{k}`) used to end the set-builder match: read as divisibility.
+    for inner in (r"n \in \mathbb{N}", r"n \in S_{k}"):
+        text = rf"Show that $\{{{inner} \mid n^2 < 10\}}$ is finite."
+        assert "∣" not in informal_facts(text).relations
+        assert parts(text, "theorem t : Set.Finite {n : ℕ | n ^ 2 < 10} := sorry")["relations"] == 1.0
 
 
 def test_iff_in_the_text_needs_an_equivalence_in_the_candidate() -> None:
@@ -96,6 +101,28 @@ def test_iff_in_the_text_needs_an_equivalence_in_the_candidate() -> None:
     assert parts(text, one_way)["relations"] < 1.0
     assert parts(r"Show that $n$ is even when $n^2$ is even.", both)["relations"] < 1.0  # ↔ claims the converse too
     assert parts(r"Show that $x \iff y$.", "theorem t (x y : Prop) (h : x ↔ y) : y ↔ x := sorry")["relations"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "wording", ["if, and only if,", "exactly when", "precisely when", r"$\Longleftrightarrow$", r"$\iff$"]
+)
+def test_every_iff_wording_asks_for_an_equivalence(wording: str) -> None:
+    text = f"Prove that $n$ is even {wording} $n^2$ is even."
+    assert parts(text, "theorem t (n : ℤ) : Even n ↔ Even (n ^ 2) := sorry")["relations"] == 1.0
+    assert parts(text, "theorem t (n : ℤ) (h : Even (n ^ 2)) : Even n := sorry")["relations"] < 1.0
+
+
+def test_find_all_answers_are_characterisations_not_witnesses() -> None:
+    # The standard answer form of "find all n such that ..." is `P n ↔ n = 1`: no iff wording, no ∃.
+    answer = "theorem t (n : ℕ) (hn : 0 < n) : n ∣ 2 ^ n - 1 ↔ n = 1 := sorry"
+    for text in ("Find all positive integers n such that n divides 2^n - 1.",
+                 "Determine all positive integers n for which n divides 2^n - 1."):
+        assert parts(text, answer)["relations"] == 1.0
+        assert parts(text, answer)["quantifiers"] == 1.0
+    # Without a find-all question, ↔ still claims a converse the text does not state.
+    assert parts("Show that n divides 2^n - 1 when n = 1.", answer)["relations"] < 1.0
+    # "find" asking for a witness is still an existence claim.
+    assert informal_facts("Find an integer n with n^2 = 4.").mentions_exists
 
 
 def test_pitfalls_check_finds_junk_values_and_unpunctured_limits() -> None:
@@ -109,10 +136,26 @@ def test_pitfalls_check_finds_junk_values_and_unpunctured_limits() -> None:
     assert parts(sup_text, bounded)["pitfalls"] == 1.0
     assert "boundedness" in ConsistencyScorer().score_with_parts(sup_text, candidate(unbounded))["pitfalls"].explanation
 
-    half = "Show that half of an even natural number n, doubled, is n."
-    truncating = "theorem t (n : ℕ) (h : Even n) : 2 * (n / 2) = n := sorry"
-    assert parts(half, truncating)["pitfalls"] < 1.0
-    assert parts("Show that 2 * (n / 2) = n for the floor of n/2 and even n.", truncating)["pitfalls"] == 1.0
+    # `⨆`/sSup on ENNReal, EReal are exact (complete lattices): no junk value, no pitfall; on ℝ there is one.
+    measure = "Show that the supremum of f(n) over n is at least f(0)."
+    for extended in ("ENNReal", "EReal", "ℝ≥0∞"):
+        assert parts(measure, f"theorem t (f : ℕ → {extended}) : f 0 ≤ ⨆ n, f n := sorry")["pitfalls"] == 1.0
+    assert parts(measure, "theorem t (f : ℕ → ℝ) : f 0 ≤ ⨆ n, f n := sorry")["pitfalls"] < 1.0
+
+    # A variable divisor on ℕ transcribes a ratio of the text and truncates, unless the text asks for a floor.
+    ratio = "Show that a/b + b/a ≥ 2 for positive integers a and b."
+    truncating = "theorem t (a b : ℕ) (ha : 0 < a) (hb : 0 < b) : a / b + b / a ≥ 2 := sorry"
+    assert parts(ratio, truncating)["pitfalls"] < 1.0
+    assert parts("Show that the floor of a/b plus the floor of b/a is at least 2.", truncating)["pitfalls"] == 1.0
+    # A numeral quotient that is no integer is junk (1 / 2 = 0); one that is (4 / 2) is not.
+    half = "Show that half of n, doubled, is n."
+    assert parts(half, "theorem t (n : ℕ) : n * (1 / 2) * 2 = n := sorry")["pitfalls"] < 1.0
+    assert parts(half, "theorem t (n : ℕ) : n * 2 * 2 / 4 = n := sorry")["pitfalls"] == 1.0
+    # A numeral divisor under an expression is the standard exact closed form (n(n+1)/2, (p-1)/2), not a flag.
+    gauss = "Show that the sum of the first n positive integers is n(n+1)/2."
+    exact = "theorem t (n : ℕ) : ∑ i ∈ Finset.range (n + 1), i = n * (n + 1) / 2 := sorry"
+    assert parts(gauss, exact)["pitfalls"] == 1.0
+
     field = "theorem t {F : Type*} [Field F] (x : F) (n : ℕ) (h : x ≠ 0) : x / x = 1 := sorry"
     assert parts("Show that x / x = 1 for nonzero x in a field.", field)["pitfalls"] == 1.0
 
@@ -138,6 +181,17 @@ def test_existence_is_read_off_the_claim_not_the_premises() -> None:
     domain = "Prove that if $x^2 = 1$ for some $x$ in an integral domain $R$, then $x = 1$ or $x = -1$."
     ring = "theorem t {R : Type*} [CommRing R] [IsDomain R] (x : R) (h : x ^ 2 = 1) : x = 1 ∨ x = -1 := sorry"
     assert parts(domain, ring)["quantifiers"] == 1.0
+    # "has a", "there exists" inside a premise clause (if/suppose/let ...) are assumptions, not the claim.
+    stmt = "theorem t (f : ℝ → ℝ) (hf : ContDiff ℝ 1 f) : LipschitzOnWith 1 f (Set.Icc 0 1) := sorry"
+    for text in ("Prove that if f has a continuous derivative, then f is Lipschitz on [0, 1].",
+                 "Suppose f has a continuous derivative. Show that f is Lipschitz on [0, 1].",
+                 "Let f be a function that has a continuous derivative. Prove that f is Lipschitz on [0, 1]."):
+        assert not informal_facts(text).mentions_exists
+        assert parts(text, stmt)["quantifiers"] == 1.0
+    # The claim keeps its existence words, also after a premise and next to "if and only if".
+    assert informal_facts("If G has even order, then G contains an element of order 2.").mentions_exists
+    assert informal_facts("Prove that G is cyclic if and only if G has an element of order n.").mentions_exists
+    assert informal_facts("Prove that there is an x such that if y > x then f(y) > 0.").mentions_exists
 
 
 def test_positive_integers_and_residue_rings_are_not_a_domain_mismatch() -> None:
@@ -163,6 +217,20 @@ def test_quantifier_check() -> None:
     unique = "Show that there is a unique real x with x + 1 = 2."
     assert parts(unique, "theorem t : ∃! x : ℝ, x + 1 = 2 := sorry")["quantifiers"] == 1.0
     assert parts(unique, "theorem t : ∃ x : ℝ, x + 1 = 2 := sorry")["quantifiers"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("phrase", "domain"),
+    [("negative integer", "ℤ"), ("non-positive integer", "ℤ"), ("integer", "ℤ"), ("positive integer", "ℕ"),
+     ("non-negative integer", "ℕ"), ("nonnegative integer", "ℕ"), ("prime integer", "ℕ")],
+)  # fmt: skip
+def test_integer_qualifiers_decide_the_domain(phrase: str, domain: str) -> None:
+    text = f"Show that n^3 has the sign of n for every {phrase} n."
+    assert informal_facts(text).domains == {domain}
+    on_nat = parts(text, "theorem t (n : ℕ) : 0 ≤ n ^ 3 := sorry")["domains"]
+    on_int = parts(text, "theorem t (n : ℤ) : 0 ≤ n ^ 3 ↔ 0 ≤ n := sorry")["domains"]
+    assert on_int == 1.0  # ℤ is faithful for every kind of integer
+    assert (on_nat == 1.0) == (domain == "ℕ")  # ℕ only where the text rules out negatives
 
 
 def test_domain_check() -> None:

@@ -83,7 +83,7 @@ class RelationsCheck:
         if text.mentions_iff and "↔" not in have:
             value -= 0.5
             notes.append("the text states an equivalence (iff), the candidate has no ↔")
-        elif "↔" in have and not text.mentions_iff:
+        elif "↔" in have and not (text.mentions_iff or text.asks_for_all):
             value -= 0.25
             notes.append("the candidate states an equivalence (↔), the text only one direction")
         return Score(value=max(value, 0.0), explanation="; ".join(notes) or "relations agree")

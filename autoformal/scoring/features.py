@@ -14,6 +14,8 @@ from autoformal.syntax import Document, Statement, Term
 # ---------------------------------------------------------------------------------------------- informal
 
 _LATEX_SUBSTITUTIONS = (
+    # Blackboard letters first: `\mathbb{N}` carries braces that would stop the brace-free matches below.
+    (re.compile(r"\\mathbb\s*\{?\s*([NZQRC])\s*\}?"), r"<\1>"),
     (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"(\1)/(\2)"),
     (re.compile(r"\\(?:leq?|leqslant)(?![A-Za-z])"), "≤"),
     (re.compile(r"\\(?:geq?|geqslant)(?![A-Za-z])"), "≥"),
@@ -21,11 +23,11 @@ _LATEX_SUBSTITUTIONS = (
     (re.compile(r"\\lt(?![A-Za-z])"), "<"),
     (re.compile(r"\\gt(?![A-Za-z])"), ">"),
     # `\{x \mid f(x) \leq g(x)\}` is set-builder notation, not divisibility.
-    (re.compile(r"(\\\{[^{}]{0,60}?)\\mid(?![A-Za-z])"), r"\1:"),
+    # One level of braces inside the set (`\{n \in S_{k} \mid ...\}`) is allowed.
+    (re.compile(r"(\\\{(?:[^{}]|\{[^{}]*\}){0,60}?)\\mid(?![A-Za-z])"), r"\1:"),
     (re.compile(r"\\mid(?![A-Za-z])"), "∣"),
     (re.compile(r"\\(?:exists)(?![A-Za-z])"), "∃"),
     (re.compile(r"\\(?:forall)(?![A-Za-z])"), "∀"),
-    (re.compile(r"\\mathbb\s*\{?\s*([NZQRC])\s*\}?"), r"<\1>"),
 )
 _BLACKBOARD = {"<N>": "ℕ", "<Z>": "ℤ", "<Q>": "ℚ", "<R>": "ℝ", "<C>": "ℂ"}
 _UNICODE_FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
@@ -46,19 +48,30 @@ _RELATION_WORDS = (
 )
 # Existence as the *claim* of a statement. "for some x" is left out: it mostly sits in a premise ("if x^2 = 1
 # for some x"). "contains an element", "has a square root" are existence claims in everything but syntax.
+# "Find all ..." asks for a characterisation (`P n ↔ n = 1`), not for a witness.
 _EXISTS_WORDS = re.compile(
-    r"\bthere (?:exist|exists|is|are|must be)\b|\bexists?\b|\bcan be (?:found|chosen|written)\b|\bfind\b|∃"
+    r"\bthere (?:exist|exists|is|are|must be)\b|\bexists?\b|\bcan be (?:found|chosen|written)\b|\bfind\b(?!\s+all\b)|∃"
     r"|\b(?:contains?|has|have|admits?|possess(?:es)?) (?:an?|some|at least one)\b",
     re.I,
+)
+# A premise clause: from if/suppose/let/assume/given/where/such that to the next comma, "then", `.` or `;`.
+# Existence words inside it ("if f has a continuous derivative") are assumptions, not the claim. "if" of
+# "(only) if and only if" opens no premise. A comma inside the formula ends the clause early: less is dropped.
+_PREMISE_CLAUSE = re.compile(
+    r"(?:\b(?<!only )if\b(?!,? and only)|\b(?:suppose|let|assume|given|where|whenever|such that)\b)"
+    r"[^,.;]*?(?=,|\bthen\b|[.;]|$)",
+    re.I | re.M,
 )
 _UNIQUE_WORDS = re.compile(r"\bunique(?:ly)?\b|\bexactly one\b|∃!", re.I)
 _FORALL_WORDS = re.compile(r"\bfor (?:all|every|each|any)\b|\bevery\b|\bany\b|\ball\b|∀", re.I)
 _INFINITE_WORDS = re.compile(r"\binfinitely many\b|\binfinite\b", re.I)
 _IFF_WORDS = re.compile(
-    r"\bif and only if\b|\biff\b|\bnecessary and sufficient\b|\\(?:iff|Leftrightarrow|leftrightarrow)(?![A-Za-z])"
-    r"|⟺|↔|\bare equivalent\b|\bthe following are equivalent\b",
+    r"\bif,? and only if\b|\biff\b|\bnecessary and sufficient\b|\b(?:exactly|precisely) (?:when|if)\b"
+    r"|\\(?:iff|[Ll]eftrightarrow|[Ll]ongleftrightarrow)(?![A-Za-z])|⟺|⇔|↔|\bare equivalent\b",
     re.I,
 )
+# "Find all n such that ...": the faithful answer is a characterisation `P n ↔ n = 1` (or `{n | P n} = S`).
+_FIND_ALL = re.compile(r"\b(?:find|determine|characteri[sz]e|classify)\b(?:,? with proof,?)?\s+all\b", re.I)
 # A limit as a variable approaches a finite point (`\lim_{t \to x}`, "as t approaches x"): the point itself is
 # excluded, so the faithful Lean filter is a punctured neighbourhood `𝓝[≠] x`, not `𝓝 x`.
 _POINT_LIMIT = re.compile(
@@ -68,10 +81,15 @@ _POINT_LIMIT = re.compile(
 )
 _FLOOR_WORDS = re.compile(r"\bfloor\b|\binteger part\b|\bquotient\b|⌊|\\lfloor|\bremainder\b|\bdiv\b", re.I)
 
+# "integer(s)" with its qualifier: positive, non-negative and prime integers are naturals (ℕ, or ℤ, both
+# faithful); a bare, negative or non-positive integer needs ℤ (ℕ has no negatives).
+_INTEGER_WORDS = re.compile(
+    r"\b(?:(?P<qualifier>non-?\s?negative|non-?\s?positive|positive|negative|prime)\s+)?integers?\b", re.I
+)
+_NATURAL_QUALIFIERS = frozenset({"positive", "nonnegative", "prime"})
 _DOMAIN_WORDS = (
-    (re.compile(r"\bnatural numbers?\b|\bpositive integers?\b|\bnon-?negative integers?\b", re.I), "ℕ"),
-    # "positive/prime integer" is ℕ's business (above); a bare "integer" may be negative.
-    (re.compile(r"(?<!positive )(?<!negative )(?<!prime )\bintegers?\b|\bintegral\b", re.I), "ℤ"),
+    (re.compile(r"\bnatural numbers?\b", re.I), "ℕ"),
+    (re.compile(r"\bintegral\b", re.I), "ℤ"),
     # `Q[x]`, `Q(\sqrt 2)`: a capital Q written for ℚ without \mathbb.
     (
         re.compile(
@@ -138,6 +156,7 @@ class InformalFacts:
     mentions_iff: bool = False
     point_limit: bool = False  # a limit at a finite point ("\\lim_{t \\to x}")
     mentions_floor: bool = False  # floor / integer quotient / remainder: truncating division is intended
+    asks_for_all: bool = False  # "find/determine all ...": the answer is a characterisation, ↔ is its form
 
 
 def informal_facts(text: str) -> InformalFacts:
@@ -155,12 +174,15 @@ def informal_facts(text: str) -> InformalFacts:
     for pattern, domain in _DOMAIN_WORDS:
         if pattern.search(normalized):
             domains.add(domain)
+    for match in _INTEGER_WORDS.finditer(normalized):
+        qualifier = re.sub(r"[-\s]", "", match.group("qualifier") or "").lower()
+        domains.add("ℕ" if qualifier in _NATURAL_QUALIFIERS else "ℤ")
     answer_match = _ANSWER.search(normalized)
     answer = answer_match.group("answer").strip(" $") if answer_match else None
     return InformalFacts(
         numbers=frozenset(numbers_in_text(normalized)),
         relations=frozenset(relations),
-        mentions_exists=bool(_EXISTS_WORDS.search(normalized)),
+        mentions_exists=bool(_EXISTS_WORDS.search(_PREMISE_CLAUSE.sub(" ", normalized))),
         mentions_unique=bool(_UNIQUE_WORDS.search(normalized)),
         mentions_forall=bool(_FORALL_WORDS.search(normalized)),
         mentions_infinite=bool(_INFINITE_WORDS.search(normalized)),
@@ -170,6 +192,7 @@ def informal_facts(text: str) -> InformalFacts:
         mentions_iff=bool(_IFF_WORDS.search(normalized)),
         point_limit=bool(_POINT_LIMIT.search(text)),
         mentions_floor=bool(_FLOOR_WORDS.search(normalized)),
+        asks_for_all=bool(_FIND_ALL.search(normalized)),
     )
 
 
@@ -179,7 +202,10 @@ _DOMAIN_IDENTS = {
     "ℕ": "ℕ", "Nat": "ℕ", "ℤ": "ℤ", "Int": "ℤ", "ℚ": "ℚ", "Rat": "ℚ", "ℝ": "ℝ", "Real": "ℝ", "ℂ": "ℂ",
     "Complex": "ℂ", "ZMod": "ℤ",
     "GaussianInt": "ℤ", "Zsqrtd": "ℤ", "ℕ+": "ℕ", "PNat": "ℕ", "NNReal": "ℝ", "ℝ≥0": "ℝ", "ENNReal": "ℝ", "EReal": "ℝ",
+    "ℝ≥0∞": "ℝ",
 }  # fmt: skip
+# Extended reals are complete lattices: every set has a true supremum, so sSup/⨆ over them has no junk value.
+_COMPLETE_REALS = frozenset({"ENNReal", "EReal", "ℝ≥0∞"})
 _RELATION_OPS = {"≤": "≤", "≥": "≤", "<": "<", ">": "<", "=": "=", "≠": "≠", "∣": "∣", "↔": "↔"}
 _EXISTS_IDENTS = frozenset({"Exists", "ExistsUnique", "Set.Nonempty", "Nonempty"})
 _INFINITE_IDENTS = frozenset({"Set.Infinite", "Infinite", "Filter.Frequently", "Nat.card", "Set.infinite_of"})
@@ -207,7 +233,7 @@ class FormalFacts:
     answer_slots: frozenset[Fraction] = frozenset()  # numbers a relation compares against, preamble values
     unbounded_supremum: bool = False  # sSup/⨆ over ℝ with no boundedness hypothesis anywhere
     full_nhds_limit: bool = False  # `Tendsto f (𝓝 x) _`: a limit that does not exclude the point itself
-    integer_division: bool = False  # `/` in a statement whose only number types are ℕ/ℤ: truncating
+    integer_division: bool = False  # a truncating `/` (see `_may_truncate`) where the only number types are ℕ/ℤ
     claims_exists: bool = False  # the conclusion asserts existence (∃ under its ∀/→/∧ prefix), not a premise
 
 
@@ -276,7 +302,7 @@ def formal_facts(document: Document) -> FormalFacts:
                     relations[_RELATION_OPS[node.value]] += 1
                     slots.update(v for v in map(_value, node.args) if v is not None)
                 elif node.value == "/":
-                    divisions = True
+                    divisions = divisions or _may_truncate(node)
             elif node.kind == "bigop" and node.value in ("⨆", "⨅"):
                 suprema += 1
             elif node.kind == "app" and node.args and node.args[0].kind == "ident":
@@ -315,11 +341,19 @@ def formal_facts(document: Document) -> FormalFacts:
         identifiers=frozenset(idents),
         mentions_infinite=any(i in _INFINITE_IDENTS or i.endswith(".Infinite") for i in idents),
         answer_slots=frozenset(slots),
-        unbounded_supremum=bool(suprema) and "ℝ" in domains and not (idents & _BOUNDED_IDENTS),
+        unbounded_supremum=bool(suprema) and _plain_reals(idents) and not (idents & _BOUNDED_IDENTS),
         full_nhds_limit=full_nhds,
         integer_division=divisions and bool(domains) and domains <= {"ℕ", "ℤ"} and not _has_type_variable(theorem),
         claims_exists=theorem.conclusion is not None and _claims_existence(theorem.conclusion),
     )
+
+
+def _plain_reals(idents: set[str]) -> bool:
+    """ℝ (or ℝ≥0) is used and no extended real is: a supremum is then most likely over ℝ, where it is junk on
+    unbounded sets. With ENNReal/EReal around, the supremum is most likely theirs (measures, extended norms)
+    and exact; a term-level type would tell which, the grammar's tree carries none."""
+    extended = {i for i in idents if i.split(".")[0] in _COMPLETE_REALS}  # `ENNReal`, `ENNReal.ofReal`, ...
+    return not extended and any(_DOMAIN_IDENTS.get(i) == "ℝ" for i in idents)
 
 
 def _claims_existence(term: Term) -> bool:
@@ -348,6 +382,19 @@ def _is_full_nhds_limit(node: Term) -> bool:
     while source.kind == "bracket" and source.args:
         source = source.args[0]
     return source.kind == "app" and bool(source.args) and source.args[0].value in _NHDS_IDENTS
+
+
+def _may_truncate(division: Term) -> bool:
+    """Whether `a / b` on ℕ/ℤ is evidence of a truncation the text did not mean: the divisor is not a numeral
+    (`a / b` transcribes a ratio of the text, exact only if b ∣ a, which a statement rarely assumes), or both
+    sides are numerals whose quotient is no integer (`1 / 2` is 0). A numeral divisor under an expression is
+    left alone: `n * (n + 1) / 2`, `(p - 1) / 2` for an odd prime are the standard exact closed forms, and
+    whether the dividend is a multiple follows from hypotheses a syntactic check cannot weigh."""
+    divisor = _value(division.args[1])
+    if divisor is None:
+        return True
+    dividend = _value(division.args[0])
+    return dividend is not None and divisor != 0 and (dividend / divisor).denominator != 1
 
 
 def _has_type_variable(theorem: Statement) -> bool:
