@@ -175,6 +175,11 @@ def test_table_loads_from_corpus_names_file_and_index(tmp_path: Path) -> None:
     with gzip.open(corpus, "rt", encoding="utf-8") as handle:
         (index / "declarations.jsonl").write_text(handle.read(), encoding="utf-8")
     assert NameTable.load(index).kind("Real.sqrt") is F
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "declarations.jsonl").write_text('{"name": "Real.sqrt"}\n{"name": \n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"declarations.jsonl:2: not a JSON object"):
+        NameTable.load(broken)
     with pytest.raises(CorpusError, match="not found"):
         NameTable.load(tmp_path / "missing.tsv")
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.errors import AutoformalError
 from autoformal.names.core import EXTERNAL_NAMESPACES, GENERATED_MEMBERS, NOTATIONS
-from autoformal.names.table import NameKind, NameTable
+from autoformal.names.table import BINDER_NAMES, NameKind, NameTable
 from autoformal.syntax import Document, parse_document
 
 
@@ -89,7 +89,6 @@ _DECLARED = re.compile(
 _NOTATION = re.compile(r"\b(?:notation|infix[lr]?|prefix|postfix|macro|syntax)\b[^\n]*", re.MULTILINE)
 _QUOTED = re.compile(r'"([^"]+)"')
 _VARIABLE = re.compile(r"^\s*variable\b([^\n]*)", re.MULTILINE)
-_BINDER_NAMES = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
 _KEYWORD_KINDS = {"structure": NameKind.STRUCTURE, "class": NameKind.CLASS, "inductive": NameKind.INDUCTIVE}
 # Kinds whose missing direct members may be fields or constructors the corpus does not list.
 _OPAQUE_MEMBERS = frozenset({NameKind.CLASS, NameKind.INDUCTIVE})
@@ -135,7 +134,7 @@ class Scope:
             keyword, name = match.group(1).split()[0], match.group(2)
             self.declare(name, _KEYWORD_KINDS.get(keyword, NameKind.VALUE))
         for match in _VARIABLE.finditer(text):
-            for group in _BINDER_NAMES.findall(match.group(1)):
+            for group in BINDER_NAMES.findall(match.group(1)):
                 self.locals.update(group.split())
         for match in _NOTATION.finditer(text):
             self.locals.update(_QUOTED.findall(match.group(0)))

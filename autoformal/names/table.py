@@ -9,13 +9,13 @@ directory (its `declarations.jsonl`), or from a names file written by `NameTable
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 
 from autoformal.corpus.errors import CorpusError
+from autoformal.corpus.jsonl import iter_json_records
 from autoformal.corpus.models import Declaration
 from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES
 
@@ -120,7 +120,12 @@ class NameTable:
             declarations = source / "declarations.jsonl"
             if not declarations.is_file():
                 raise CorpusError(f"{source} is not a retrieval index (no declarations.jsonl); build one first")
-            return cls.from_records(_read_records(declarations), source=str(source))
+            records = (
+                (r["name"], r.get("kind") or "", r.get("signature") or "", r.get("variables") or (), r.get("namespace"))
+                for _, r in iter_json_records(declarations)
+                if r.get("name")
+            )
+            return cls.from_records(records, source=str(source))
         if not source.is_file():
             raise CorpusError(f"names source not found: {source} (a names file, index directory or decls JSONL)")
         with source.open("rb") as handle:
@@ -194,23 +199,9 @@ class NameTable:
         return self._children
 
 
-def _read_records(path: Path) -> Iterator[tuple[str, str, str, Sequence[str], str | None]]:
-    with path.open("rb") as handle:
-        for raw in handle:
-            if raw.strip():
-                record = json.loads(raw)
-                if record.get("name"):
-                    yield (
-                        record["name"],
-                        record.get("kind", ""),
-                        record.get("signature", ""),
-                        record.get("variables", ()),
-                        record.get("namespace"),
-                    )
-
-
 _TOKEN = re.compile(r"(?<![\w.'!?])[^\W\d][\w'!?₀-₉]*(?:\.[^\W\d][\w'!?₀-₉]*)*")
-_BINDER = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
+#: The names a binder group (`(x y : α)`, `{n : ℕ}`, `[h : P]`) introduces: group 1, space-separated.
+BINDER_NAMES = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
 _QUANTIFIED = re.compile(r"(?:∀|∃!?|fun|λ|∑|∏|⋃|⋂)\s+([^,:↦]+?)\s*(?:[,:↦]|=>|∈)")
 
 
@@ -224,7 +215,7 @@ def _unexplained_mentions(records: Iterable[tuple[str, str]], kinds: dict[str, N
     for namespace, text in records:
         parts = namespace.split(".") if namespace else []
         prefixes = [".".join(parts[:i]) + "." for i in range(len(parts), 0, -1)] + [""]
-        bound = {n for group in _BINDER.findall(text) + _QUANTIFIED.findall(text) for n in group.split()}
+        bound = {n for group in BINDER_NAMES.findall(text) + _QUANTIFIED.findall(text) for n in group.split()}
         for token in set(_TOKEN.findall(text)):
             head, _, rest = token.partition(".")
             if head in bound:
