@@ -96,6 +96,7 @@ class NameTable:
             ns for name in self._kinds for ns in _namespaces_of(name)
         ) | EXTERNAL_NAMESPACES
         self._children: dict[str, list[str]] | None = None
+        self._words: frozenset[str] | None = None
 
     @classmethod
     def from_names(cls, names: Iterable[str | tuple[str, NameKind]], *, source: str = "") -> NameTable:
@@ -187,6 +188,20 @@ class NameTable:
         children = self._child_index().get(namespace, [])
         prefix = f"{namespace}." if namespace else ""
         return [prefix + c for c in difflib.get_close_matches(short, children, n=n, cutoff=0.6)]
+
+    def uses_known_words(self, short: str) -> bool:
+        """Whether every `_`-separated word of `short` (`succ_le_of_lt` → succ, le, of, lt) is a word of some
+        known or mentioned name: the test for a plausible member of a namespace we cannot list (Lean core's
+        `Nat`), whose names are built from the same words. `sqrtt` or `sqroot` is built from none."""
+        if self._words is None:  # built on first use: most checks never need it
+            self._words = frozenset(
+                word
+                for names in (self._kinds, self.mentioned)
+                for name in names
+                for part in name.split(".")
+                for word in part.split("_")
+            )
+        return all(word in self._words for word in short.split("_") if word)
 
     def _child_index(self) -> dict[str, list[str]]:
         # Built on the first suggestion only: checking itself needs no more than set lookups.
