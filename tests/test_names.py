@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from autoformal.corpus import CorpusError
-from autoformal.names import NameChecker, NameKind, NameTable
+from autoformal.names import NameChecker, NameKind, NamesFileInfo, NameTable, read_names_info
+from autoformal.names.table import MATHLIB_SENTINELS
 from autoformal.scoring import NameScorer, ScoringCandidate
 
 F, V, S = NameKind.FUNCTION, NameKind.VALUE, NameKind.STRUCTURE
@@ -203,6 +204,31 @@ def test_table_loads_from_corpus_names_file_and_index(tmp_path: Path) -> None:
         NameTable.load(tmp_path / "missing.tsv")
 
 
+def test_names_file_says_whether_it_is_a_whole_mathlib(tmp_path: Path) -> None:
+    # A subset index (a test's, the recall benchmark's) writes a names file too: against it real Mathlib
+    # names look unknown, so its header says it is a fragment.
+    fragment = tmp_path / "fragment.tsv"
+    TINY.save(fragment)
+    assert not TINY.looks_complete and TINY.declarations == 14
+    assert read_names_info(fragment) == NamesFileInfo(declarations=14, looks_complete=False)
+    whole = NameTable.from_names([*MATHLIB_SENTINELS, "Nat.Prime.two_le"])
+    index = tmp_path / "index"
+    index.mkdir()
+    whole.save(index / "names.tsv")
+    assert read_names_info(index) == NamesFileInfo(declarations=5, looks_complete=True)
+    again = NameTable.load(index)
+    assert again.looks_complete and again.declarations == 5 and "Nat.Prime.two_le" in again
+    # A names file written before the header carried this: unknown until loaded.
+    old = tmp_path / "old.tsv"
+    old.write_text("# autoformal names v1\nReal.sqrt\tF\n", encoding="utf-8")
+    assert read_names_info(old) == NamesFileInfo(declarations=None, looks_complete=None)
+    assert NameTable.load(old).declarations == 1
+    corpus = tmp_path / "decls.jsonl"
+    corpus.write_text('{"name": "Real.sqrt"}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="not an autoformal names file"):
+        read_names_info(corpus)
+
+
 def test_name_scorer() -> None:
     scorer = NameScorer(NameChecker(TINY), header="import Mathlib\nopen Real")
     statements = [
@@ -327,6 +353,7 @@ def _check_gold(shared_data: Path, checker: NameChecker, header: str | None) -> 
 
 def test_gold_statements_have_no_false_unknown_names(shared_data: Path, mathlib_names: NameTable) -> None:
     rows, flagged, unknown_names, auto_bound = _check_gold(shared_data, NameChecker(mathlib_names), None)
+    assert mathlib_names.looks_complete and mathlib_names.declarations > 200_000
     assert rows > 2000
     assert unknown_names <= GOLD_UNKNOWN, unknown_names - GOLD_UNKNOWN
     assert auto_bound <= GOLD_AUTO_BOUND, auto_bound - GOLD_AUTO_BOUND

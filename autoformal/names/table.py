@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -47,6 +48,44 @@ NAMES_FILE_HEADER = "# autoformal names v1"
 #: The names file `autoformal index build` writes into every index directory.
 INDEX_NAMES_FILE = "names.tsv"
 MENTIONED, FIELD = "M", "P"  # names-file kinds of `NameTable.mentioned` and `NameTable.fields` entries
+#: Declarations every Mathlib has (number theory, analysis, big operators, measure theory): a table missing
+#: one is a fragment (a test's or a benchmark's subset index), in which real Mathlib names look unknown.
+MATHLIB_SENTINELS: frozenset[str] = frozenset(
+    {"Nat.Prime", "Real.sqrt", "Finset.sum_range_succ", "MeasureTheory.Measure"}
+)
+_DECLARATIONS_LINE, _COMPLETE_LINE = "# declarations ", "# looks_complete "
+
+
+@dataclass(frozen=True)
+class NamesFileInfo:
+    """What a names file's header says about its table, read without loading it. `None`: a file written
+    before names files carried the field (load it and ask `NameTable.looks_complete`)."""
+
+    declarations: int | None
+    looks_complete: bool | None
+
+
+def read_names_info(path: str | Path) -> NamesFileInfo:
+    """The header of a names file (or of an index directory's), e.g. to skip a fragment before loading it."""
+    source = Path(path).expanduser()
+    if source.is_dir():
+        source = source / INDEX_NAMES_FILE
+    declarations: int | None = None
+    complete: bool | None = None
+    try:
+        with source.open(encoding="utf-8") as handle:
+            if not handle.readline().startswith(NAMES_FILE_HEADER):
+                raise CorpusError(f"{source} is not an autoformal names file (no {NAMES_FILE_HEADER!r} line)")
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                if line.startswith(_DECLARATIONS_LINE):
+                    declarations = int(line.removeprefix(_DECLARATIONS_LINE))
+                elif line.startswith(_COMPLETE_LINE):
+                    complete = line.removeprefix(_COMPLETE_LINE).strip() == "true"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CorpusError(f"cannot read names file {source}: {exc}") from exc
+    return NamesFileInfo(declarations=declarations, looks_complete=complete)
 
 
 def kind_of(kind: str, signature: str) -> NameKind:
@@ -164,12 +203,29 @@ class NameTable:
         return cls(kinds, mentioned=mentioned, fields=fields, source=source)
 
     def save(self, path: str | Path) -> None:
-        """Write a compact names file (`name<TAB>kind` lines) that `load` reads in a fraction of a second."""
+        """Write a compact names file (`name<TAB>kind` lines) that `load` reads in a fraction of a second. Its
+        header records `declarations` and `looks_complete` (`read_names_info` reads them alone)."""
         core = set(CORE_NAMES)
+        header = [
+            NAMES_FILE_HEADER,
+            f"{_DECLARATIONS_LINE}{self.declarations}",
+            f"{_COMPLETE_LINE}{str(self.looks_complete).lower()}",
+        ]
         lines = [f"{name}\t{kind.value}" for name, kind in sorted(self._kinds.items()) if name not in core]
         lines += [f"{name}\t{MENTIONED}" for name in sorted(self.mentioned)]
         lines += [f"{name}\t{FIELD}" for name in sorted(self.fields)]
-        Path(path).write_text("\n".join([NAMES_FILE_HEADER, *lines]) + "\n", encoding="utf-8")
+        Path(path).write_text("\n".join([*header, *lines]) + "\n", encoding="utf-8")
+
+    @property
+    def declarations(self) -> int:
+        """How many declarations the table holds besides Lean core's names (those it always has)."""
+        return sum(name not in CORE_NAMES for name in self._kinds)
+
+    @property
+    def looks_complete(self) -> bool:
+        """Whether this looks like a whole Mathlib (it has every `MATHLIB_SENTINELS` declaration) rather than
+        a fragment, against which real Mathlib names would look unknown."""
+        return all(name in self._kinds for name in MATHLIB_SENTINELS)
 
     def __len__(self) -> int:
         return len(self._kinds)
