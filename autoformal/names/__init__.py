@@ -3,6 +3,14 @@ without Lean from a Mathlib declaration corpus (`NameTable`) and Lean's name-res
 (`NameChecker`)."""
 
 from autoformal.names.checker import NameChecker, NameCheckResult, UnknownName
-from autoformal.names.table import NameKind, NameTable
+from autoformal.names.table import NameKind, NamesFileInfo, NameTable, read_names_info
 
-__all__ = ["NameCheckResult", "NameChecker", "NameKind", "NameTable", "UnknownName"]
+__all__ = [
+    "NameCheckResult",
+    "NameChecker",
+    "NameKind",
+    "NameTable",
+    "NamesFileInfo",
+    "UnknownName",
+    "read_names_info",
+]

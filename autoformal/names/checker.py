@@ -15,7 +15,10 @@ declaration answers to it, because a false "unknown identifier" would throw away
   on a function it must name a `Function` declaration.
 - A missing member of a structure, class or inductive may be a field, constructor or generated declaration
   (absent from source-parsed corpora), and a missing member of a namespace that Lean core or Batteries
-  also populate (`Nat`, `List`, ...) may be a core declaration: both are *unverified*.
+  also populate (`Nat`, `List`, ...) may be a core declaration: both are *unverified*. Reached through
+  `open Nat` rather than written `Nat.x`, a core member must also look like one (a generated name such as
+  `rec`, or built from words known names use, as `succ_le_of_lt` is): else every misspelt name under the
+  default header's `open ... Nat` would be unverified instead of auto-bound.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.errors import AutoformalError
 from autoformal.names.core import EXTERNAL_NAMESPACES, GENERATED_MEMBERS, NOTATIONS
-from autoformal.names.table import NameKind, NameTable
+from autoformal.names.table import BINDER_NAMES, NameKind, NameTable
 from autoformal.syntax import Document, parse_document
 
 
@@ -73,6 +76,10 @@ class NameCheckResult(BaseModel):
             parts.append("unknown identifier(s): " + "; ".join(u.describe() for u in self.unknown))
         if self.auto_bound:
             parts.append("auto-bound as variables: " + "; ".join(u.describe() for u in self.auto_bound))
+        if self.unverified:
+            # Not evidence either way: say so, so "no unknown names" is not read as "every name exists".
+            verdict = "" if parts else "no unknown names; "
+            parts.append(f"{verdict}not checkable without Lean (may exist): " + ", ".join(self.unverified))
         return ". ".join(parts) or "all names resolve"
 
 
@@ -89,7 +96,6 @@ _DECLARED = re.compile(
 _NOTATION = re.compile(r"\b(?:notation|infix[lr]?|prefix|postfix|macro|syntax)\b[^\n]*", re.MULTILINE)
 _QUOTED = re.compile(r'"([^"]+)"')
 _VARIABLE = re.compile(r"^\s*variable\b([^\n]*)", re.MULTILINE)
-_BINDER_NAMES = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
 _KEYWORD_KINDS = {"structure": NameKind.STRUCTURE, "class": NameKind.CLASS, "inductive": NameKind.INDUCTIVE}
 # Kinds whose missing direct members may be fields or constructors the corpus does not list.
 _OPAQUE_MEMBERS = frozenset({NameKind.CLASS, NameKind.INDUCTIVE})
@@ -135,7 +141,7 @@ class Scope:
             keyword, name = match.group(1).split()[0], match.group(2)
             self.declare(name, _KEYWORD_KINDS.get(keyword, NameKind.VALUE))
         for match in _VARIABLE.finditer(text):
-            for group in _BINDER_NAMES.findall(match.group(1)):
+            for group in BINDER_NAMES.findall(match.group(1)):
                 self.locals.update(group.split())
         for match in _NOTATION.finditer(text):
             self.locals.update(_QUOTED.findall(match.group(0)))
@@ -231,9 +237,14 @@ class NameChecker:
         namespace = full.rpartition(".")[0]
         if not any(namespace == ns or namespace.startswith(f"{ns}.") for ns in EXTERNAL_NAMESPACES):
             return False
+        if written:
+            return True
         # Through `open Nat`, `Finset.foo` is also tried as `Nat.Finset.foo`: only a namespace that exists
-        # can hide a core declaration.
-        return written or namespace in EXTERNAL_NAMESPACES or self.table.is_namespace(namespace)
+        # can hide a core declaration, and only a name that could be one (not `sqrtt`).
+        short = parts[-1]
+        return (namespace in EXTERNAL_NAMESPACES or self.table.is_namespace(namespace)) and (
+            short in GENERATED_MEMBERS or self.table.uses_known_words(short)
+        )
 
     def _suggest(self, name: str, scope: Scope) -> list[str]:
         bare = name.removeprefix("_root_.")

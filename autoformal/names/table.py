@@ -9,13 +9,14 @@ directory (its `declarations.jsonl`), or from a names file written by `NameTable
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from autoformal.corpus.errors import CorpusError
+from autoformal.corpus.jsonl import iter_json_records
 from autoformal.corpus.models import Declaration
 from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES
 
@@ -47,6 +48,44 @@ NAMES_FILE_HEADER = "# autoformal names v1"
 #: The names file `autoformal index build` writes into every index directory.
 INDEX_NAMES_FILE = "names.tsv"
 MENTIONED, FIELD = "M", "P"  # names-file kinds of `NameTable.mentioned` and `NameTable.fields` entries
+#: Declarations every Mathlib has (number theory, analysis, big operators, measure theory): a table missing
+#: one is a fragment (a test's or a benchmark's subset index), in which real Mathlib names look unknown.
+MATHLIB_SENTINELS: frozenset[str] = frozenset(
+    {"Nat.Prime", "Real.sqrt", "Finset.sum_range_succ", "MeasureTheory.Measure"}
+)
+_DECLARATIONS_LINE, _COMPLETE_LINE = "# declarations ", "# looks_complete "
+
+
+@dataclass(frozen=True)
+class NamesFileInfo:
+    """What a names file's header says about its table, read without loading it. `None`: a file written
+    before names files carried the field (load it and ask `NameTable.looks_complete`)."""
+
+    declarations: int | None
+    looks_complete: bool | None
+
+
+def read_names_info(path: str | Path) -> NamesFileInfo:
+    """The header of a names file (or of an index directory's), e.g. to skip a fragment before loading it."""
+    source = Path(path).expanduser()
+    if source.is_dir():
+        source = source / INDEX_NAMES_FILE
+    declarations: int | None = None
+    complete: bool | None = None
+    try:
+        with source.open(encoding="utf-8") as handle:
+            if not handle.readline().startswith(NAMES_FILE_HEADER):
+                raise CorpusError(f"{source} is not an autoformal names file (no {NAMES_FILE_HEADER!r} line)")
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                if line.startswith(_DECLARATIONS_LINE):
+                    declarations = int(line.removeprefix(_DECLARATIONS_LINE))
+                elif line.startswith(_COMPLETE_LINE):
+                    complete = line.removeprefix(_COMPLETE_LINE).strip() == "true"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CorpusError(f"cannot read names file {source}: {exc}") from exc
+    return NamesFileInfo(declarations=declarations, looks_complete=complete)
 
 
 def kind_of(kind: str, signature: str) -> NameKind:
@@ -96,6 +135,7 @@ class NameTable:
             ns for name in self._kinds for ns in _namespaces_of(name)
         ) | EXTERNAL_NAMESPACES
         self._children: dict[str, list[str]] | None = None
+        self._words: frozenset[str] | None = None
 
     @classmethod
     def from_names(cls, names: Iterable[str | tuple[str, NameKind]], *, source: str = "") -> NameTable:
@@ -120,7 +160,12 @@ class NameTable:
             declarations = source / "declarations.jsonl"
             if not declarations.is_file():
                 raise CorpusError(f"{source} is not a retrieval index (no declarations.jsonl); build one first")
-            return cls.from_records(_read_records(declarations), source=str(source))
+            records = (
+                (r["name"], r.get("kind") or "", r.get("signature") or "", r.get("variables") or (), r.get("namespace"))
+                for _, r in iter_json_records(declarations)
+                if r.get("name")
+            )
+            return cls.from_records(records, source=str(source))
         if not source.is_file():
             raise CorpusError(f"names source not found: {source} (a names file, index directory or decls JSONL)")
         with source.open("rb") as handle:
@@ -158,12 +203,29 @@ class NameTable:
         return cls(kinds, mentioned=mentioned, fields=fields, source=source)
 
     def save(self, path: str | Path) -> None:
-        """Write a compact names file (`name<TAB>kind` lines) that `load` reads in a fraction of a second."""
+        """Write a compact names file (`name<TAB>kind` lines) that `load` reads in a fraction of a second. Its
+        header records `declarations` and `looks_complete` (`read_names_info` reads them alone)."""
         core = set(CORE_NAMES)
+        header = [
+            NAMES_FILE_HEADER,
+            f"{_DECLARATIONS_LINE}{self.declarations}",
+            f"{_COMPLETE_LINE}{str(self.looks_complete).lower()}",
+        ]
         lines = [f"{name}\t{kind.value}" for name, kind in sorted(self._kinds.items()) if name not in core]
         lines += [f"{name}\t{MENTIONED}" for name in sorted(self.mentioned)]
         lines += [f"{name}\t{FIELD}" for name in sorted(self.fields)]
-        Path(path).write_text("\n".join([NAMES_FILE_HEADER, *lines]) + "\n", encoding="utf-8")
+        Path(path).write_text("\n".join([*header, *lines]) + "\n", encoding="utf-8")
+
+    @property
+    def declarations(self) -> int:
+        """How many declarations the table holds besides Lean core's names (those it always has)."""
+        return sum(name not in CORE_NAMES for name in self._kinds)
+
+    @property
+    def looks_complete(self) -> bool:
+        """Whether this looks like a whole Mathlib (it has every `MATHLIB_SENTINELS` declaration) rather than
+        a fragment, against which real Mathlib names would look unknown."""
+        return all(name in self._kinds for name in MATHLIB_SENTINELS)
 
     def __len__(self) -> int:
         return len(self._kinds)
@@ -183,6 +245,20 @@ class NameTable:
         prefix = f"{namespace}." if namespace else ""
         return [prefix + c for c in difflib.get_close_matches(short, children, n=n, cutoff=0.6)]
 
+    def uses_known_words(self, short: str) -> bool:
+        """Whether every `_`-separated word of `short` (`succ_le_of_lt` → succ, le, of, lt) is a word of some
+        known or mentioned name: the test for a plausible member of a namespace we cannot list (Lean core's
+        `Nat`), whose names are built from the same words. `sqrtt` or `sqroot` is built from none."""
+        if self._words is None:  # built on first use: most checks never need it
+            self._words = frozenset(
+                word
+                for names in (self._kinds, self.mentioned)
+                for name in names
+                for part in name.split(".")
+                for word in part.split("_")
+            )
+        return all(word in self._words for word in short.split("_") if word)
+
     def _child_index(self) -> dict[str, list[str]]:
         # Built on the first suggestion only: checking itself needs no more than set lookups.
         if self._children is None:
@@ -194,23 +270,9 @@ class NameTable:
         return self._children
 
 
-def _read_records(path: Path) -> Iterator[tuple[str, str, str, Sequence[str], str | None]]:
-    with path.open("rb") as handle:
-        for raw in handle:
-            if raw.strip():
-                record = json.loads(raw)
-                if record.get("name"):
-                    yield (
-                        record["name"],
-                        record.get("kind", ""),
-                        record.get("signature", ""),
-                        record.get("variables", ()),
-                        record.get("namespace"),
-                    )
-
-
 _TOKEN = re.compile(r"(?<![\w.'!?])[^\W\d][\w'!?₀-₉]*(?:\.[^\W\d][\w'!?₀-₉]*)*")
-_BINDER = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
+#: The names a binder group (`(x y : α)`, `{n : ℕ}`, `[h : P]`) introduces: group 1, space-separated.
+BINDER_NAMES = re.compile(r"[({\[⦃]\s*([^:(){}\[\]⦃⦄]+?)\s*:")
 _QUANTIFIED = re.compile(r"(?:∀|∃!?|fun|λ|∑|∏|⋃|⋂)\s+([^,:↦]+?)\s*(?:[,:↦]|=>|∈)")
 
 
@@ -224,7 +286,7 @@ def _unexplained_mentions(records: Iterable[tuple[str, str]], kinds: dict[str, N
     for namespace, text in records:
         parts = namespace.split(".") if namespace else []
         prefixes = [".".join(parts[:i]) + "." for i in range(len(parts), 0, -1)] + [""]
-        bound = {n for group in _BINDER.findall(text) + _QUANTIFIED.findall(text) for n in group.split()}
+        bound = {n for group in BINDER_NAMES.findall(text) + _QUANTIFIED.findall(text) for n in group.split()}
         for token in set(_TOKEN.findall(text)):
             head, _, rest = token.partition(".")
             if head in bound:

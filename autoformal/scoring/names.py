@@ -9,7 +9,8 @@ from autoformal.scoring.base import PerCandidateScorer, Score, ScoringCandidate
 class NameScorer(PerCandidateScorer):
     """1.0 when every name resolves, 0.0 when one is certainly unknown, 0.5 when the only misses are names
     Lean would auto-bind as variables (it elaborates, but probably not as meant) or the statement does not
-    parse. The explanation names the identifiers and suggests close known names."""
+    parse. The explanation names the identifiers and suggests close known names, and lists the names that
+    could not be checked without Lean (fields, core members; they do not lower the score)."""
 
     name = "names"
 
