@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,9 +42,16 @@ class FormalizationPrompt(BaseModel):
     prompt_tokens: int = Field(description="Prompt size under the token counter used.")
 
 
-def _fence(text: str, tag: str) -> str:
-    """Neutralise a closing delimiter inside untrusted text, so the text cannot end its own block."""
-    return text.replace(f"</{tag}", f"<\\/{tag}")
+def _fence(text: str, *tags: str) -> str:
+    """Neutralise every opening or closing `tags` delimiter inside untrusted text (a backslash after its `<`), so
+    the text can neither end its own block nor open a fake one. Models read tags loosely, so case and whitespace
+    do not matter: `</INFORMAL_STATEMENT>` and `< / lean_statement >` are neutralised too."""
+    pattern = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(map(re.escape, tags)) + r"))", re.IGNORECASE)
+    return pattern.sub("<\\\\", text)
+
+
+#: The delimiters of the formalization prompt that untrusted informal text is fenced against.
+_FORMALIZATION_TAGS = ("informal_statement", "example")
 
 
 def _messages_tokens(messages: Sequence[ChatMessage], count: TokenCounter) -> int:
@@ -83,9 +91,9 @@ def build_formalization_prompt(
     templates = templates or default_templates()
     count = count_tokens or approximate_token_count
     fenced_examples = [
-        example.model_copy(update={"informal": _fence(example.informal, "informal_statement")}) for example in examples
+        example.model_copy(update={"informal": _fence(example.informal, *_FORMALIZATION_TAGS)}) for example in examples
     ]
-    safe_input = _fence(informal, "informal_statement").strip()
+    safe_input = _fence(informal, *_FORMALIZATION_TAGS).strip()
     shown_input = truncate_to_tokens(safe_input, budget.max_input_tokens, count)
     system = ChatMessage(role="system", content=templates.render("formalization_system.j2"))
 
