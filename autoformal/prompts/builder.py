@@ -112,7 +112,7 @@ def build_formalization_prompt(
 
     kept = (len(declarations), len(examples))
     messages, total = render(shown_input, kept)
-    if total > budget.max_prompt_tokens:
+    if total > budget.max_prompt_tokens and any(kept):
         # Binary search for the fewest drops that fit (the prompt shrinks as items go): about ten renders for
         # hundreds of retrieved items, where dropping one at a time would render once per item.
         sizes = _kept_sizes(*kept)
