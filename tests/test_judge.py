@@ -118,6 +118,11 @@ def by_name(result: FormalizationResult) -> dict[str, Any]:
         ("VERDICT: not equivalent", None, ""),
         ("VERDICT: weaker or unrelated", None, ""),
         ("VERDICT: equivalent|weaker|stronger|unrelated", None, ""),
+        ("VERDICT: equivalent\nVERDICT: not equivalent", None, ""),  # the last verdict line decides, even unclear
+        # a later line merely starting with the word is no verdict line and cannot erase the verdict
+        ("REASON: same.\nVERDICT: equivalent\nVerdict rationale: same hypotheses.", "equivalent", "same."),
+        ("VERDICT: weaker\n**Verdict explanation**: it adds 0 < n.", "weaker", ""),
+        ("Verdict weaker", "weaker", ""),
         ("I think they are equivalent.", None, ""),
         ("", None, ""),
     ],

@@ -31,7 +31,11 @@ _MAX_REASON_CHARS = 300
 _DECORATION = str.maketrans("", "", "*_`#>\"'")
 #: List markers and emphasis before a `REASON:` label (`- **Reason**: ...`).
 _LINE_DECORATION = " *_`#>-•"
-_VERDICT_LINE = re.compile(r"^(?:final\s+)?verdict\b\W*(.*)$", re.IGNORECASE)
+#: `VERDICT` then a separator, the end of the line or a verdict word; a line merely starting with the word
+#: ("Verdict rationale: ...") is not a verdict line, so it cannot erase the verdict above it.
+_VERDICT_LINE = re.compile(
+    r"^(?:final\s+)?verdict(?:\s*[:=\-–—]+|\s*$|\s+(?=(?:" + "|".join(VERDICTS) + r")\b))\W*(.*)$", re.IGNORECASE
+)
 _REASON_LINE = re.compile(r"^(?:reason|reasoning|justification)[\s*_]*[:=\-–—][\s*_]*(.+)$", re.IGNORECASE)
 _VERDICT_WORDS = re.compile(r"\b(" + "|".join(VERDICTS) + r")\b", re.IGNORECASE)
 
