@@ -27,6 +27,7 @@ VERDICT_SCORES: dict[Verdict, float] = {"equivalent": 1.0, "weaker": 0.25, "stro
 JUDGE_WEIGHT = 0.5
 
 _MAX_REASON_CHARS = 300
+_MAX_ERROR_CHARS = 500
 #: Markdown decoration models put around the verdict line or word (`**VERDICT:** *weaker*`, `### Verdict`).
 _DECORATION = str.maketrans("", "", "*_`#>\"'")
 #: List markers and emphasis before a `REASON:` label (`- **Reason**: ...`).
@@ -45,12 +46,25 @@ class Judgement(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    verdict: Verdict | None = Field(description="None when the judge's answer held no clear verdict.")
+    verdict: Verdict | None = Field(
+        description="None when the judge's answer held no clear verdict or the judge request failed."
+    )
     reason: str = Field(default="", description="The judge's one-line reason (empty when it gave none).")
+    error: str | None = Field(
+        default=None,
+        description="Why the judge request failed (HTTP error, context too long, timeout); None when it did not.",
+    )
+
+    @classmethod
+    def failed(cls, error: BaseException) -> Judgement:
+        """No verdict, because asking the judge raised `error`."""
+        return cls(verdict=None, error=f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS])
 
     @property
     def summary(self) -> str:
         """One line for tables: the verdict and the reason."""
+        if self.error is not None:
+            return f"no verdict (judge request failed: {self.error})"
         verdict = self.verdict or "no verdict (unparseable answer)"
         return f"{verdict}: {self.reason}" if self.reason else verdict
 
