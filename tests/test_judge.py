@@ -352,6 +352,37 @@ def test_judge_is_configured_from_the_environment_and_toml(tmp_path: Path, monke
         FormalizerConfig(judge=False, judge_model="judge-model")
 
 
+def test_judge_model_alone_turns_the_judge_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTOFORMAL_CONFIG", raising=False)
+    monkeypatch.delenv("AUTOFORMAL_JUDGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOFORMAL_JUDGE_MODEL", "judge-model")
+    settings = FormalizerConfig()  # as --judge-model does, the model alone asks for a judge
+    assert settings.judge is True and settings.judge_model == "judge-model"
+    assert FormalizerConfig(judge_model="judge-model").judge is True
+    monkeypatch.setenv("AUTOFORMAL_JUDGE", "false")  # explicitly off: a contradiction, said as such
+    with pytest.raises(ValidationError, match="judge is false"):
+        FormalizerConfig()
+    monkeypatch.delenv("AUTOFORMAL_JUDGE")
+    (tmp_path / "autoformal.toml").write_text('judge_model = "judge-model"\n', encoding="utf-8")
+    monkeypatch.delenv("AUTOFORMAL_JUDGE_MODEL")
+    assert FormalizerConfig().judge is True
+    (tmp_path / "autoformal.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("AUTOFORMAL_JUDGE_MODEL", "")  # an empty variable is no judge model
+    assert FormalizerConfig().judge_model is None and FormalizerConfig().judge is False
+    with pytest.raises(ValidationError, match=r"on because judge_model is set\) needs backtranslation"):
+        FormalizerConfig(judge_model="judge-model", backtranslation=False)
+
+
+@pytest.mark.parametrize("backend", [VLLMBackendConfig(model="m"), TransformersBackendConfig(model="m")])
+def test_judge_model_is_refused_for_in_process_backends(backend: Any) -> None:
+    # a second in-process model (a second vLLM engine on the same GPU) does not fit; say what to do instead
+    with pytest.raises(ValidationError, match="second model") as refused:
+        FormalizerConfig(backend=backend, judge=True, judge_model="judge-model")
+    assert "OpenAI-compatible server" in str(refused.value) and "Unset judge_model" in str(refused.value)
+    assert FormalizerConfig(backend=backend, judge=True).judge_model is None  # the generation model may judge
+
+
 def test_cli_formalize_judge_flag(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AUTOFORMAL_BASE_URL": server.base_url,
