@@ -119,7 +119,10 @@ class FormalizerConfig(BaseSettings):
         "(needs backtranslation).",
     )
     judge_model: str | None = Field(
-        default=None, description="Model id of the judge on the configured backend; None: the generation model."
+        default=None,
+        description="Model id of the judge on the configured (openai) backend; None: the generation model. "
+        "Setting it turns the judge on (like --judge-model) unless judge is explicitly false, which is an error. "
+        "Not for the in-process vllm/transformers backends: a second model in one process does not fit.",
     )
     ranker: RankerConfig = Field(default_factory=RankerConfig)
 
@@ -142,13 +145,41 @@ class FormalizerConfig(BaseSettings):
             return None
         return value
 
+    @field_validator("judge_model", mode="before")
+    @classmethod
+    def _judge_model_unset(cls, value: object) -> object:
+        # An environment variable cannot be None: `AUTOFORMAL_JUDGE_MODEL=` means no judge model.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _judge_model_implies_judge(cls, data: object) -> object:
+        # Naming a judge model asks for a judge, as `--judge-model` does; only an explicit judge=false (checked
+        # below) says otherwise.
+        if isinstance(data, dict) and data.get("judge_model") and "judge" not in data:
+            return {**data, "judge": True}
+        return data
+
     @model_validator(mode="after")
     def _judge_needs_backtranslation(self) -> FormalizerConfig:
         # A judge setting that would silently do nothing is a configuration mistake; say so.
         if self.judge and not self.backtranslation:
-            raise ValueError("judge=true needs backtranslation=true: the judge reads the back-translations")
+            implied = " (on because judge_model is set)" if self.judge_model is not None else ""
+            raise ValueError(f"judge=true{implied} needs backtranslation=true: the judge reads the back-translations")
         if self.judge_model is not None and not self.judge:
-            raise ValueError("judge_model is set but judge is false; set judge=true (AUTOFORMAL_JUDGE=true)")
+            raise ValueError(
+                "judge_model is set but judge is false; drop judge=false (AUTOFORMAL_JUDGE) to use the judge, "
+                "or unset judge_model (AUTOFORMAL_JUDGE_MODEL)"
+            )
+        if self.judge_model is not None and self.backend.kind != "openai":
+            raise ValueError(
+                f"judge_model is not supported with the in-process {self.backend.kind} backend: it would load a "
+                "second model into this process (a second vLLM engine on the same GPU runs out of memory). "
+                "Unset judge_model to let the generation model judge, or serve both models with an "
+                "OpenAI-compatible server (e.g. `vllm serve`) and use backend kind openai"
+            )
         return self
 
     @classmethod

@@ -209,7 +209,13 @@ class Formalizer:
             scorers = [ConsistencyScorer(), SelfConsistencyScorer()]
             if cfg.backtranslation:
                 self.backtranslator = BackTranslationScorer(
-                    self.backend, embedder, max_tokens=cfg.backtranslation_max_tokens, judge=self._judge()
+                    self.backend,
+                    embedder,
+                    max_tokens=cfg.backtranslation_max_tokens,
+                    judge=self._judge(),
+                    # the generation prompt's context, with room for a verdict instead of a formalization
+                    judge_budget=cfg.prompt_budget.for_answer(cfg.backtranslation_max_tokens, cfg.max_tokens),
+                    count_tokens=self._count_tokens,
                 )
                 scorers.append(self.backtranslator)
             if self.checker is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,8 @@ from autoformal.prompts.tokens import (
     truncate_to_tokens,
 )
 
+_MIN_PROMPT_TOKENS = 256
+
 
 class PromptBudget(BaseModel):
     """Token limits for a rendered prompt.
@@ -25,8 +28,15 @@ class PromptBudget(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_prompt_tokens: int = Field(default=16_384, ge=256, description="All messages together.")
+    max_prompt_tokens: int = Field(default=16_384, ge=_MIN_PROMPT_TOKENS, description="All messages together.")
     max_input_tokens: int = Field(default=4_096, ge=16, description="The informal input alone.")
+
+    def for_answer(self, answer_tokens: int, budgeted_answer_tokens: int) -> PromptBudget:
+        """This budget for a completion of `answer_tokens` when it was set for `budgeted_answer_tokens`: the same
+        context (prompt + answer), split differently. Never below the smallest valid budget (a context that
+        small cannot hold a prompt anyway)."""
+        room = self.max_prompt_tokens + budgeted_answer_tokens - answer_tokens
+        return self.model_copy(update={"max_prompt_tokens": max(room, _MIN_PROMPT_TOKENS)})
 
 
 class FormalizationPrompt(BaseModel):
@@ -41,9 +51,16 @@ class FormalizationPrompt(BaseModel):
     prompt_tokens: int = Field(description="Prompt size under the token counter used.")
 
 
-def _fence(text: str, tag: str) -> str:
-    """Neutralise a closing delimiter inside untrusted text, so the text cannot end its own block."""
-    return text.replace(f"</{tag}", f"<\\/{tag}")
+def _fence(text: str, *tags: str) -> str:
+    """Neutralise every opening or closing `tags` delimiter inside untrusted text (a backslash after its `<`), so
+    the text can neither end its own block nor open a fake one. Models read tags loosely, so case and whitespace
+    do not matter: `</INFORMAL_STATEMENT>` and `< / lean_statement >` are neutralised too."""
+    pattern = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(map(re.escape, tags)) + r"))", re.IGNORECASE)
+    return pattern.sub("<\\\\", text)
+
+
+#: The delimiters of the formalization prompt that untrusted informal text is fenced against.
+_FORMALIZATION_TAGS = ("informal_statement", "example")
 
 
 def _messages_tokens(messages: Sequence[ChatMessage], count: TokenCounter) -> int:
@@ -83,9 +100,9 @@ def build_formalization_prompt(
     templates = templates or default_templates()
     count = count_tokens or approximate_token_count
     fenced_examples = [
-        example.model_copy(update={"informal": _fence(example.informal, "informal_statement")}) for example in examples
+        example.model_copy(update={"informal": _fence(example.informal, *_FORMALIZATION_TAGS)}) for example in examples
     ]
-    safe_input = _fence(informal, "informal_statement").strip()
+    safe_input = _fence(informal, *_FORMALIZATION_TAGS).strip()
     shown_input = truncate_to_tokens(safe_input, budget.max_input_tokens, count)
     system = ChatMessage(role="system", content=templates.render("formalization_system.j2"))
 
@@ -104,7 +121,7 @@ def build_formalization_prompt(
 
     kept = (len(declarations), len(examples))
     messages, total = render(shown_input, kept)
-    if total > budget.max_prompt_tokens:
+    if total > budget.max_prompt_tokens and any(kept):
         # Binary search for the fewest drops that fit (the prompt shrinks as items go): about ten renders for
         # hundreds of retrieved items, where dropping one at a time would render once per item.
         sizes = _kept_sizes(*kept)
@@ -166,35 +183,63 @@ def build_backtranslation_messages(
 #: The delimiters of the judge prompt; each text is fenced against all of them, so no text can close its own
 #: block or fake another one.
 _JUDGE_TAGS = ("informal_statement", "lean_statement", "back_translation")
+#: Tokens kept free of the judge's three texts for tokenizers that count a concatenation differently from the
+#: sum of its parts (the formalization prompt keeps the same slack).
+_JUDGE_SLACK_TOKENS = 64
+
+
+def _truncation_marker(kept: int, total: int) -> str:
+    return f"\n[… truncated to fit the prompt: the first {kept} of {total} characters are shown]"
+
+
+def _shares(sizes: Sequence[int], room: int) -> list[int]:
+    """Token allowances for texts of `sizes` sharing `room`: an equal share each, where texts smaller than
+    their share pass their unused tokens on to the others (so one long text never squeezes out short ones)."""
+    shares = [0] * len(sizes)
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    for position, i in enumerate(order):
+        shares[i] = min(sizes[i], max(room, 0) // (len(sizes) - position))
+        room -= shares[i]
+    return shares
 
 
 def build_judge_messages(
     informal: str,
     statement: str,
     back_translation: str,
+    budget: PromptBudget | None = None,
     *,
     templates: PromptTemplates | None = None,
-    max_text_tokens: int = 4_096,
     count_tokens: TokenCounter | None = None,
 ) -> list[ChatMessage]:
     """Messages asking a judge whether the Lean `statement` (read via its `back_translation`) is equivalent
-    to, weaker or stronger than, or unrelated to the `informal` input; each text is cut to
-    `max_text_tokens`."""
+    to, weaker or stronger than, or unrelated to the `informal` input.
+
+    The prompt fits `budget.max_prompt_tokens` (set it to the judge's context length minus its `max_tokens`,
+    e.g. with `PromptBudget.for_answer`): the three texts share what the templates leave, a short text keeping
+    all of it, and the informal input is also cut to `budget.max_input_tokens` as in the formalization prompt.
+    A cut text ends with a visible marker saying how much of it is shown."""
+    budget = budget or PromptBudget()
     templates = templates or default_templates()
     count = count_tokens or approximate_token_count
+    texts = [_fence(text, *_JUDGE_TAGS).strip() for text in (informal, statement, back_translation)]
 
-    def shown(text: str) -> str:
-        for tag in _JUDGE_TAGS:
-            text = _fence(text, tag)
-        return truncate_to_tokens(text.strip(), max_text_tokens, count)
+    def render(shown: Sequence[str]) -> list[ChatMessage]:
+        user = templates.render("judge_user.j2", informal=shown[0], statement=shown[1], back_translation=shown[2])
+        return [
+            ChatMessage(role="system", content=templates.render("judge_system.j2")),
+            ChatMessage(role="user", content=user),
+        ]
 
-    user = templates.render(
-        "judge_user.j2",
-        informal=shown(informal),
-        statement=shown(statement),
-        back_translation=shown(back_translation),
-    )
-    return [
-        ChatMessage(role="system", content=templates.render("judge_system.j2")),
-        ChatMessage(role="user", content=user),
-    ]
+    room = budget.max_prompt_tokens - _messages_tokens(render(["", "", ""]), count) - _JUDGE_SLACK_TOKENS
+    sizes = [count(text) for text in texts]
+    shares = _shares([min(sizes[0], budget.max_input_tokens), *sizes[1:]], room)
+    shown = []
+    for text, size, share in zip(texts, sizes, shares, strict=True):
+        if size <= share:
+            shown.append(text)
+            continue
+        # The marker comes out of the text's own share (at its longest, for the text's full length).
+        kept = truncate_to_tokens(text, share - count(_truncation_marker(len(text), len(text))), count)
+        shown.append(kept + _truncation_marker(len(kept), len(text)))
+    return render(shown)

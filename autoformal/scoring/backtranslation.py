@@ -11,8 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autoformal.llm.base import LLMBackend
-from autoformal.llm.models import GenerationRequest
-from autoformal.prompts import build_backtranslation_messages, build_judge_messages
+from autoformal.llm.models import GenerationRequest, GenerationResult
+from autoformal.prompts import (
+    PromptBudget,
+    TokenCounter,
+    build_backtranslation_messages,
+    build_judge_messages,
+    token_counter_for,
+)
 from autoformal.scoring.base import Score, ScoringCandidate
 from autoformal.scoring.judge import JUDGE_WEIGHT, VERDICT_SCORES, Judgement, judged_score, parse_judgement
 
@@ -37,13 +43,20 @@ class BackTranslationScorer:
         *,
         max_tokens: int = 1024,
         judge: LLMBackend | None = None,
+        judge_budget: PromptBudget | None = None,
+        count_tokens: TokenCounter | None = None,
     ) -> None:
         """`judge`: the backend asked for verdicts (may be `backend` itself); None = similarity only.
-        `max_tokens` bounds translations and verdicts alike (a reasoning judge needs room to think)."""
+        `max_tokens` bounds translations and verdicts alike (a reasoning judge needs room to think).
+        `judge_budget`: the judge prompt's budget, its context length minus `max_tokens`
+        (`PromptBudget.for_answer`; default `PromptBudget()`); `count_tokens` counts its tokens (default: the
+        judge backend's tokenizer when it has one, else the approximation)."""
         self.backend = backend
         self._embedder = embedder
         self.max_tokens = max_tokens
         self.judge_backend = judge
+        self.judge_budget = judge_budget or PromptBudget()
+        self._count_tokens = count_tokens or token_counter_for(judge)
 
     @property
     def embedder(self) -> Embedder:
@@ -62,7 +75,9 @@ class BackTranslationScorer:
     def judge_request(self, informal: str, statement: str, translation: str) -> GenerationRequest:
         """Greedy as well: the same texts get the same verdict, so re-runs are answered from the cache."""
         return GenerationRequest(
-            messages=build_judge_messages(informal, statement, translation),
+            messages=build_judge_messages(
+                informal, statement, translation, self.judge_budget, count_tokens=self._count_tokens
+            ),
             n=1,
             temperature=0.0,
             max_tokens=self.max_tokens,
@@ -90,15 +105,37 @@ class BackTranslationScorer:
         self, informal: str, statements: Sequence[str], translations: Sequence[str | None]
     ) -> list[Judgement | None]:
         """The judge's verdict on each statement's translation, in one batch; None where there is no judge or
-        no translation to judge."""
+        no translation to judge. The judge is optional, so a failed request (HTTP error, context too long,
+        timeout) costs that statement its verdict (`Judgement.failed`, with the reason), never the input."""
         asked = [i for i, t in enumerate(translations) if t] if self.judge_backend is not None else []
         out: list[Judgement | None] = [None] * len(statements)
         if not asked:
             return out
-        assert self.judge_backend is not None
         requests = [self.judge_request(informal, statements[i], translations[i] or "") for i in asked]
-        for i, result in zip(asked, await self.judge_backend.agenerate(requests), strict=True):
-            out[i] = parse_judgement(result.completions[0].text if result.completions else "")
+        for i, result in zip(asked, await self._ask_judge(requests), strict=True):
+            if isinstance(result, Exception):
+                out[i] = Judgement.failed(result)
+            else:
+                out[i] = parse_judgement(result.completions[0].text if result.completions else "")
+        return out
+
+    async def _ask_judge(self, requests: list[GenerationRequest]) -> list[GenerationResult | Exception]:
+        """The judge's answers, or the error each request raised. One batch first (in-process engines schedule
+        a batch together); a backend fails a whole batch for one bad request, so when the batch fails each
+        request is asked again on its own to find which ones fail."""
+        assert self.judge_backend is not None
+        backend = self.judge_backend
+        try:
+            return list(await backend.agenerate(requests))
+        except Exception as error:  # any failure: the verdicts are optional, the input must go on
+            if len(requests) == 1:
+                return [error]
+        alone = await asyncio.gather(*(backend.agenerate([r]) for r in requests), return_exceptions=True)
+        out: list[GenerationResult | Exception] = []
+        for result in alone:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancellation and interrupts are not judge failures
+            out.append(result if isinstance(result, Exception) else result[0])
         return out
 
     async def score(self, informal: str, candidates: Sequence[ScoringCandidate]) -> list[Score]:
@@ -131,6 +168,8 @@ def _explain(similarity: float, judgement: Judgement | None) -> str:
     text = f"cosine similarity {similarity:.2f} to the input"
     if judgement is None:
         return text
+    if judgement.error is not None:
+        return f"{text}; the judge request failed ({judgement.error}), so the similarity alone counts"
     if judgement.verdict is None:
         return f"{text}; the judge gave no parseable verdict, so the similarity alone counts"
     reason = f" ({judgement.reason})" if judgement.reason else ""

@@ -27,11 +27,16 @@ VERDICT_SCORES: dict[Verdict, float] = {"equivalent": 1.0, "weaker": 0.25, "stro
 JUDGE_WEIGHT = 0.5
 
 _MAX_REASON_CHARS = 300
+_MAX_ERROR_CHARS = 500
 #: Markdown decoration models put around the verdict line or word (`**VERDICT:** *weaker*`, `### Verdict`).
 _DECORATION = str.maketrans("", "", "*_`#>\"'")
 #: List markers and emphasis before a `REASON:` label (`- **Reason**: ...`).
 _LINE_DECORATION = " *_`#>-•"
-_VERDICT_LINE = re.compile(r"^(?:final\s+)?verdict\b\W*(.*)$", re.IGNORECASE)
+#: `VERDICT` then a separator, the end of the line or a verdict word; a line merely starting with the word
+#: ("Verdict rationale: ...") is not a verdict line, so it cannot erase the verdict above it.
+_VERDICT_LINE = re.compile(
+    r"^(?:final\s+)?verdict(?:\s*[:=\-–—]+|\s*$|\s+(?=(?:" + "|".join(VERDICTS) + r")\b))\W*(.*)$", re.IGNORECASE
+)
 _REASON_LINE = re.compile(r"^(?:reason|reasoning|justification)[\s*_]*[:=\-–—][\s*_]*(.+)$", re.IGNORECASE)
 _VERDICT_WORDS = re.compile(r"\b(" + "|".join(VERDICTS) + r")\b", re.IGNORECASE)
 
@@ -41,12 +46,25 @@ class Judgement(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    verdict: Verdict | None = Field(description="None when the judge's answer held no clear verdict.")
+    verdict: Verdict | None = Field(
+        description="None when the judge's answer held no clear verdict or the judge request failed."
+    )
     reason: str = Field(default="", description="The judge's one-line reason (empty when it gave none).")
+    error: str | None = Field(
+        default=None,
+        description="Why the judge request failed (HTTP error, context too long, timeout); None when it did not.",
+    )
+
+    @classmethod
+    def failed(cls, error: BaseException) -> Judgement:
+        """No verdict, because asking the judge raised `error`."""
+        return cls(verdict=None, error=f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS])
 
     @property
     def summary(self) -> str:
         """One line for tables: the verdict and the reason."""
+        if self.error is not None:
+            return f"no verdict (judge request failed: {self.error})"
         verdict = self.verdict or "no verdict (unparseable answer)"
         return f"{verdict}: {self.reason}" if self.reason else verdict
 
