@@ -29,7 +29,7 @@ from autoformal.llm.base import LLMBackend, SupportsWarmUp
 from autoformal.llm.grammar import generation_grammar
 from autoformal.llm.models import GenerationRequest
 from autoformal.names import NameChecker, NameTable
-from autoformal.names.table import INDEX_NAMES_FILE
+from autoformal.names.table import INDEX_NAMES_FILE, read_names_info
 from autoformal.prompts import build_formalization_messages, token_counter_for
 from autoformal.ranking import Ranker
 from autoformal.results import FormalizationResult, RankedCandidate
@@ -129,7 +129,14 @@ def names_source_of(config: FormalizerConfig) -> Path | None:
     if config.names != "auto":
         return config.names
     file = config.retrieval_config.index_dir / INDEX_NAMES_FILE
-    return file if file.is_file() else None
+    if not file.is_file():
+        return None
+    # An index of a corpus fragment (a test or benchmark subset) would make real Mathlib names look unknown
+    # and drop good candidates; `auto` only trusts a table that looks like all of Mathlib.
+    if not read_names_info(file).looks_complete:
+        logger.info("names check off: %s does not look like a full Mathlib table (set `names` to use it)", file)
+        return None
+    return file
 
 
 def lean_environment_id(config: FormalizerConfig) -> str:

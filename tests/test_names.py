@@ -333,6 +333,9 @@ def test_names_auto_uses_the_retrieval_index_names_file(tmp_path: Path) -> None:
     config = FormalizerConfig(retrieval_config=RetrievalConfig(index_dir=index))
     assert config.names == "auto" and names_source_of(config) is None  # no index names: no check
     TINY.save(index / "names.tsv")
+    assert names_source_of(config) is None  # a fragment of Mathlib: its misses would be false "unknown"s
+    complete = NameTable.from_names(MATHLIB_SENTINELS)
+    complete.save(index / "names.tsv")
     assert names_source_of(config) == index / "names.tsv"
     assert names_source_of(config.model_copy(update={"names": None})) is None
     for off in ("", "none", "off"):
