@@ -30,7 +30,7 @@ FILES = ("rethinking_human_equivalence.jsonl", "proofnet_verified_audit.jsonl")
 
 def main() -> None:
     from autoformal.ranking import DEFAULT_WEIGHTS
-    from autoformal.scoring.evaluation import combine, evaluate, load_labelled, score_pairs
+    from autoformal.scoring.evaluation import combine, evaluate, fit_weights, load_labelled, score_pairs
     from autoformal.scoring.metrics import auroc
 
     shared = shared_data_dir() / "labeled"
@@ -38,9 +38,22 @@ def main() -> None:
         print(json.dumps({"skipped": f"no labelled data at {shared}"}))
         return
     headline: dict[str, object] = {}
+    loaded = {}
     for name in FILES:
         pairs, dropped = load_labelled(shared / name)
-        scores = asyncio.run(score_pairs(pairs))
+        loaded[name] = (pairs, dropped, asyncio.run(score_pairs(pairs)))
+    # The ranker's defaults: weights fitted on the fit halves of both files pooled (never on held-out rows).
+    pooled_scores: dict[str, list[float]] = {}
+    pooled_labels: list[bool] = []
+    for pairs, _, scores in loaded.values():
+        fit = [i for i, p in enumerate(pairs) if p.split == "fit"]
+        for key in ("consistency", "self_consistency"):
+            pooled_scores.setdefault(key, []).extend(scores[key][i] for i in fit)
+        pooled_labels.extend(pairs[i].label for i in fit)
+    pooled = fit_weights({k: np.asarray(v) for k, v in pooled_scores.items()}, np.asarray(pooled_labels))
+    print(f"weights fitted on the pooled fit halves: {pooled} (ranker defaults: {DEFAULT_WEIGHTS})")
+    headline["pooled_fit_weights"] = pooled
+    for name, (pairs, dropped, scores) in loaded.items():
         report = evaluate(name, pairs, scores, dropped)
         print(f"\n{name}: {report.rows} pairs ({dropped} reference rows dropped), held-out {report.held_out_rows}")
         print(f"  fitted combined weights (fit half): {report.weights}")

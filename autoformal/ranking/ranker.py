@@ -8,14 +8,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Default weights per scorer name; scorers absent from a candidate's scores are left out of the mean.
-#: consistency 0.5 / self_consistency 1.0: the weights `autoformal eval` fits (grid search for AUROC) on the
-#: fit half of the ProofNet audit file in ../shared/data/labeled (benchmarks/scorer_quality.py; the smaller
-#: rethinking file's fit half prefers 0.5 / 0.5, which ties there on the held-out half); they match or beat
-#: the equal-weight mean on both held-out halves. back_translation and elaboration could not be measured there
+#: consistency 1.0 / self_consistency 0.5: fitted (grid search for AUROC, `autoformal.scoring.evaluation.fit_weights`)
+#: on the pooled fit halves of both human-labelled files in ../shared/data/labeled; on the held-out halves they
+#: score AUROC 0.558 (rethinking) and 0.673 (ProofNet audit), equal weights 0.571 / 0.680
+#: (benchmarks/scorer_quality.py). Those files have 1-2 candidates per problem, so they say little about
+#: self-consistency's weight among k samples. back_translation and elaboration could not be measured there
 #: (no LLM endpoint here; every labelled candidate type-checks), so they keep the neutral weight 1.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "consistency": 0.5,
-    "self_consistency": 1.0,
+    "consistency": 1.0,
+    "self_consistency": 0.5,
     "back_translation": 1.0,
     "elaboration": 1.0,
 }
