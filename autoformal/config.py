@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -137,19 +137,13 @@ class FormalizerConfig(BaseSettings):
         "64 → 1.11, 256 → 1.01).",
     )
 
-    @field_validator("names", mode="before")
+    @field_validator("names", "judge_model", mode="before")
     @classmethod
-    def _names_off(cls, value: object) -> object:
-        # An environment variable cannot be None: `AUTOFORMAL_NAMES=` (or none/off) switches the check off.
-        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
-            return None
-        return value
-
-    @field_validator("judge_model", mode="before")
-    @classmethod
-    def _judge_model_unset(cls, value: object) -> object:
-        # An environment variable cannot be None: `AUTOFORMAL_JUDGE_MODEL=` means no judge model.
-        if isinstance(value, str) and not value.strip():
+    def _unset(cls, value: object, info: ValidationInfo) -> object:
+        # An environment variable cannot be None: an empty `AUTOFORMAL_NAMES=` / `AUTOFORMAL_JUDGE_MODEL=` means
+        # unset, and `names` (a path, not a model id) also takes none/off.
+        spellings = ("", "none", "off") if info.field_name == "names" else ("",)
+        if isinstance(value, str) and value.strip().lower() in spellings:
             return None
         return value
 

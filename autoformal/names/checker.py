@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.errors import AutoformalError
 from autoformal.names.core import EXTERNAL_NAMESPACES, GENERATED_MEMBERS, NOTATIONS
 from autoformal.names.table import BINDER_NAMES, NameKind, NameTable
 from autoformal.syntax import Document, parse_document
@@ -165,9 +164,7 @@ class NameChecker:
         declarations. Statements the grammar cannot read are returned with `parsed=False`."""
         try:
             document = parse_document(statement)
-        except AutoformalError:
-            return NameCheckResult(parsed=False)
-        except Exception:  # a grammar bug must not fail a candidate's name check
+        except Exception:  # a syntax error, or a grammar bug: neither may fail a candidate's name check
             return NameCheckResult(parsed=False)
         return self.check_document(document, header)
 

@@ -356,10 +356,15 @@ def _plain_reals(idents: set[str]) -> bool:
     return not extended and any(_DOMAIN_IDENTS.get(i) == "ℝ" for i in idents)
 
 
-def _claims_existence(term: Term) -> bool:
-    """Whether the claim (not a premise) is existential: look through ∀ binders, the right of →, ∧ and ↔."""
+def _unbracketed(term: Term) -> Term:
     while term.kind == "bracket" and term.args:
         term = term.args[0]
+    return term
+
+
+def _claims_existence(term: Term) -> bool:
+    """Whether the claim (not a premise) is existential: look through ∀ binders, the right of →, ∧ and ↔."""
+    term = _unbracketed(term)
     if term.kind == "quant":
         if term.value.startswith("∃"):
             return True
@@ -378,9 +383,7 @@ def _is_full_nhds_limit(node: Term) -> bool:
     """`Tendsto f (𝓝 x) l`: the source filter is a plain neighbourhood (`𝓝[≠] x` parses as an `index`)."""
     if node.args[0].value not in _TENDSTO_IDENTS or len(node.args) < 3:
         return False
-    source = node.args[2]
-    while source.kind == "bracket" and source.args:
-        source = source.args[0]
+    source = _unbracketed(node.args[2])
     return source.kind == "app" and bool(source.args) and source.args[0].value in _NHDS_IDENTS
 
 
