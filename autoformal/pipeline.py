@@ -133,6 +133,11 @@ class Formalizer:
         return self.parts.name_checker
 
     @property
+    def inputs_in_flight(self) -> int:
+        """How many inputs a batch runs at once by default (`limits.inputs`, else `concurrency`)."""
+        return self.config.limits.batch(self.config.concurrency)
+
+    @property
     def lean_checked(self) -> bool:
         return self.parts.checker is not None
 
@@ -182,7 +187,7 @@ class Formalizer:
     # -- many inputs -----------------------------------------------------------------------------------------
 
     async def run_batch(self, inputs: Sequence[BatchInput], *, limit: int | None = None) -> AsyncIterator[Outcome]:
-        """Yield each input's `Outcome` as it finishes, `limit` (default `config.concurrency`) in flight, the
+        """Yield each input's `Outcome` as it finishes, `limit` (default: the configured inputs limit) in flight, the
         inputs' embeddings prefetched; a fatal error (see `AutoformalError.fatal`) stops the batch."""
         parts = self.parts
         # The LLM client library's first import and connection, before the batch rather than inside its first
@@ -196,7 +201,7 @@ class Formalizer:
             return await self.aformalize(item.text, header=item.header, context=item.context)
 
         memo = parts.embedder if parts.embedder_used else None
-        async for outcome in run_batch(run_one, inputs, limit=limit or self.config.concurrency, memo=memo):
+        async for outcome in run_batch(run_one, inputs, limit=limit or self.inputs_in_flight, memo=memo):
             yield outcome
 
     async def aformalize_many(
