@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.gate import TrustedContextGate
@@ -38,6 +38,8 @@ from autoformal.scoring import (
 from autoformal.syntax import parse_document
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from 3.11; annotations only
+
     from autoformal.corpus.models import Declaration, Example
     from autoformal.retrieval.base import Retriever
     from autoformal.retrieval.embedder import Embedder
@@ -157,23 +159,31 @@ def build_parser() -> None:
     parse_document(WARM_UP_STATEMENT)
 
 
-def assemble(
-    config: FormalizerConfig,
-    *,
-    backend: LLMBackend | None = None,
-    checker: LeanChecker | None = None,
-    retriever: Retriever[Declaration] | None = None,
-    example_retriever: Retriever[Example] | None = None,
-    scorers: Sequence[Scorer] | None = None,
-    cache: Cache | None = None,
-    embedder: Embedder | None = None,
-    safety_gate: TrustedContextGate | None = None,
-    name_checker: NameChecker | None = None,
-) -> Components:
-    """The components `config` describes, with any passed instance used instead of building one. Pass
-    `checker=None` with `config.lean=False` to skip Lean."""
+class Overrides(TypedDict, total=False):
+    """Ready instances to use instead of building them from the config (`assemble`, `Formalizer`)."""
+
+    backend: LLMBackend
+    checker: LeanChecker
+    retriever: Retriever[Declaration]
+    example_retriever: Retriever[Example]
+    scorers: Sequence[Scorer]
+    cache: Cache
+    embedder: Embedder
+    safety_gate: TrustedContextGate
+    name_checker: NameChecker
+
+
+def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Components:
+    """The components `config` describes, with any passed instance (`Overrides`) used instead of building
+    one. With `config.lean=False` there is no checker."""
     cfg = config
-    safety_gate = safety_gate or TrustedContextGate()
+    backend = overrides.get("backend")
+    checker = overrides.get("checker")
+    scorers = overrides.get("scorers")
+    cache = overrides.get("cache")
+    embedder = overrides.get("embedder")
+    name_checker = overrides.get("name_checker")
+    safety_gate = overrides.get("safety_gate") or TrustedContextGate()
     owns_cache = cache is None and cfg.cache
     if cache is None and cfg.cache:
         cache = Cache(cfg.cache_path)
@@ -189,8 +199,8 @@ def assemble(
         retrieval=cfg.retrieval,
         examples=cfg.examples,
         embedder=memo if (cfg.examples or cfg.retrieval != "off") else None,
-        retriever=retriever,
-        example_retriever=example_retriever,
+        retriever=overrides.get("retriever"),
+        example_retriever=overrides.get("example_retriever"),
     )
     if name_checker is None:
         names_source = names_source_of(cfg)

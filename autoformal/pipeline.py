@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from autoformal.assembly import Components, assemble, build_parser
+from autoformal.assembly import Components, Overrides, assemble, build_parser
 from autoformal.batch import BatchInput, Outcome, run_batch
 from autoformal.checking.protocol import run_coroutine_sync
 from autoformal.config import FormalizerConfig
@@ -37,14 +37,12 @@ from autoformal.stages import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from 3.11; annotations only
+
     from autoformal.cache import Cache
-    from autoformal.checking.gate import TrustedContextGate
     from autoformal.checking.protocol import LeanChecker
-    from autoformal.corpus.models import Declaration, Example
     from autoformal.llm.base import LLMBackend
     from autoformal.names import NameChecker
-    from autoformal.retrieval.base import Retriever
-    from autoformal.retrieval.embedder import Embedder
     from autoformal.scoring import Scorer
 
 __all__ = ["ADMISSION", "STAGES", "STAGE_NAMES", "Formalizer"]
@@ -79,33 +77,9 @@ class Formalizer:
     then say `lean_checked=False`.
     """
 
-    def __init__(
-        self,
-        config: FormalizerConfig | None = None,
-        *,
-        backend: LLMBackend | None = None,
-        checker: LeanChecker | None = None,
-        retriever: Retriever[Declaration] | None = None,
-        example_retriever: Retriever[Example] | None = None,
-        scorers: Sequence[Scorer] | None = None,
-        cache: Cache | None = None,
-        embedder: Embedder | None = None,
-        safety_gate: TrustedContextGate | None = None,
-        name_checker: NameChecker | None = None,
-    ) -> None:
+    def __init__(self, config: FormalizerConfig | None = None, **overrides: Unpack[Overrides]) -> None:
         self.config = config or FormalizerConfig()
-        self.parts: Components = assemble(
-            self.config,
-            backend=backend,
-            checker=checker,
-            retriever=retriever,
-            example_retriever=example_retriever,
-            scorers=scorers,
-            cache=cache,
-            embedder=embedder,
-            safety_gate=safety_gate,
-            name_checker=name_checker,
-        )
+        self.parts: Components = assemble(self.config, **overrides)
         built = (stage.build(self.parts) for stage in STAGES)
         self.stages: list[Stage] = [stage for stage in built if stage is not None]
         self.admission: list[Stage] = [s for s in self.stages if type(s) in ADMISSION]
