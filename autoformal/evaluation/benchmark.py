@@ -3,7 +3,6 @@ the gold@1/@k, reference similarity and back-translation similarity of the top c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from autoformal.errors import EvaluationError
-from autoformal.evaluation.labelled import checkable_header
+from autoformal.evaluation.labelled import checkable_header, json_object
 from autoformal.results import FormalizationResult
 from autoformal.scoring.reference import reference_score
 
@@ -34,7 +33,7 @@ def load_benchmark(path: str | Path, *, split: str | None = None, limit: int | N
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
+        row = json_object(file, number, line)
         if split is not None and row.get("split") != split:
             continue
         if not row.get("informal") or not row.get("formal"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +58,17 @@ def _problem_key(row: dict[str, object]) -> str:
     return f"{key}#{row['problem_index']}" if row.get("problem_index") is not None else key
 
 
+def json_object(file: Path, number: int, line: str) -> dict[str, Any]:
+    """One JSONL line as an object, or an `EvaluationError` naming the file and line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise EvaluationError(f"{file}:{number}: not a JSON object; each line must be one object")
+    return row
+
+
 def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
     """Rows of a labelled JSONL file (label-leaking fields dropped) and how many reference rows were dropped."""
     file = Path(path)
@@ -68,10 +79,7 @@ def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+        row = json_object(file, number, line)
         for name in LEAKING_FIELDS:
             row.pop(name, None)
         if row.get("variant") == "proofnet_verified":
