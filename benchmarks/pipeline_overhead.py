@@ -73,6 +73,7 @@ def main() -> None:
         serve(args.latency_s)
         return
 
+    from autoformal.cache import CachedChecker
     from autoformal.checking import ReplCheckerConfig
     from autoformal.config import FormalizerConfig
     from autoformal.llm import GenerationRequest, OpenAIBackendConfig, OpenAICompatibleBackend
@@ -105,7 +106,7 @@ def main() -> None:
         sent: list[GenerationRequest] = []
         with Formalizer(config) as formalizer:
             formalizer.warm_up()
-            inner = formalizer.raw_backend
+            inner = formalizer.parts.raw_backend
             original = inner.agenerate
 
             async def recording(requests: list[GenerationRequest]) -> Any:
@@ -113,8 +114,8 @@ def main() -> None:
                 return await original(requests)
 
             inner.agenerate = recording  # type: ignore[method-assign]
-            assert formalizer.checker is not None
-            warm = getattr(formalizer.raw_checker, "warm_up", None)
+            assert isinstance(formalizer.checker, CachedChecker)  # the REPL checker behind the fresh cache
+            warm = getattr(formalizer.checker.checker, "warm_up", None)
             if warm is not None:
                 asyncio.run(warm(config.header))
             load_before = os.getloadavg()[0]
