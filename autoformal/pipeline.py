@@ -27,11 +27,13 @@ from autoformal.config import FormalizerConfig
 from autoformal.errors import AutoformalError, InvalidInputError
 from autoformal.llm.base import LLMBackend, SupportsWarmUp
 from autoformal.llm.grammar import generation_grammar
-from autoformal.llm.models import GenerationRequest
+from autoformal.llm.models import ChatMessage, GenerationRequest
 from autoformal.names import NameChecker, NameTable
 from autoformal.names.table import INDEX_NAMES_FILE, read_names_info
 from autoformal.prompts import build_formalization_messages, token_counter_for
+from autoformal.provenance import Provenance
 from autoformal.ranking import Ranker
+from autoformal.repair import Admit, Admitted, RepairLoop, RepairOutcome, RepairSettings
 from autoformal.results import FormalizationResult, RankedCandidate
 from autoformal.scoring import (
     BackTranslationScorer,
@@ -232,6 +234,34 @@ class Formalizer:
         else:
             self.backtranslator = next((s for s in scorers if isinstance(s, BackTranslationScorer)), None)
         self.scorers = list(scorers)
+        self.repair_loop = self._repair_loop()
+
+    def _repair_loop(self) -> RepairLoop | None:
+        """The refinement loop over the cached backend (a resumed run gets its repairs from the cache); None when
+        it can do nothing: no repair rounds and no judge revision, or no request budget."""
+        cfg = self.config
+        if (cfg.repair_rounds == 0 and not cfg.judge_revision) or cfg.repair_max_requests == 0:
+            return None
+
+        def request(messages: list[ChatMessage]) -> GenerationRequest:
+            return GenerationRequest(
+                messages=messages,
+                n=1,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p,
+                max_tokens=cfg.max_tokens,
+                seed=cfg.seed,
+                grammar=self._grammar,
+                reasoning_effort=cfg.reasoning_effort,
+            )
+
+        settings = RepairSettings(
+            rounds=cfg.repair_rounds,
+            min_elaborated=cfg.min_elaborated,
+            max_requests=cfg.repair_max_requests,
+            judge_revision=cfg.judge_revision,
+        )
+        return RepairLoop(self.backend, settings, request, budget=cfg.prompt_budget, count_tokens=self._count_tokens)
 
     def _judge(self) -> LLMBackend | None:
         """The judge's backend: none, the generation backend, or (`judge_model`) the configured backend kind
@@ -362,23 +392,21 @@ class Formalizer:
         timings["extract_parse"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        safe = [c for c in candidates if c.document is not None and check_safe(c.statement).ok]
-        counts["safe"] = len(safe)
-        if self.name_checker is not None:  # the static name check (stage "names"), before Lean
-            safe = await asyncio.to_thread(self._check_names, safe, f"{header}\n{context or ''}", errors)
-            counts["names"] = len(safe)
+        admitted = await self._admit(candidates, header, context, errors, counts)
+        safe = admitted.kept
         if self.checker is not None and safe:
-            if context:
-                self.safety_gate.register(context)
-            sent = [f"{context}{CONTEXT_SEPARATOR}{c.statement}" if context else c.statement for c in safe]
-            verdicts = await self.checker.check(sent, header)
-            safe = [c.model_copy(update={"lean": v}) for c, v in zip(safe, verdicts, strict=True)]
             counts["elaborated"] = sum(1 for c in safe if c.lean is not None and c.lean.ok)
             if not counts["elaborated"]:
                 errors.append(f"none of the {len(safe)} safe candidates elaborated; first: {_first_error(safe)}")
         else:
             counts["elaborated"] = 0
         timings["lean"] = time.perf_counter() - mark
+
+        # The refinement loop (autoformal.repair): one separate call, off with repair_rounds=0.
+        mark = time.perf_counter()
+        repair = await self._repair(text, admitted, declarations, header, context, errors)
+        safe = safe + repair.candidates
+        timings["repair"] = time.perf_counter() - mark
 
         kept = [c for c in safe if self.ranker.keep(c.lean.ok if c.lean is not None else None)]
 
@@ -389,8 +417,23 @@ class Formalizer:
 
         mark = time.perf_counter()
         ranked = await self._score_and_rank(text, kept)
-        counts["ranked"] = len(ranked)
         timings["score"] = time.perf_counter() - mark
+        extra_requests = repair.requests
+        if self.repair_loop is not None and ranked:
+            mark = time.perf_counter()
+            top = next(c for c in kept if c.statement == ranked[0].statement)
+            if self.repair_loop.wants_revision(top, self.config.repair_max_requests - extra_requests):
+                extra_requests += 1
+                revised = await self.repair_loop.revise(
+                    text, top, self._admitter(header, context, errors), existing=safe
+                )
+                if revised:
+                    if self.backtranslator is not None:
+                        revised = await self._back_translate(text, revised)
+                    kept = kept + [c for c in revised if self.ranker.keep(c.lean.ok if c.lean is not None else None)]
+                    ranked = await self._score_and_rank(text, kept)
+            timings["revision"] = time.perf_counter() - mark
+        counts["ranked"] = len(ranked)
         timings["total"] = time.perf_counter() - start
         return FormalizationResult(
             input=text,
@@ -400,7 +443,64 @@ class Formalizer:
             lean_checked=self.lean_checked,
             errors=errors,
             model=generation.model,
+            repair_rounds=repair.rounds,
+            extra_requests=extra_requests,
         )
+
+    async def _admit(
+        self,
+        candidates: list[ScoringCandidate],
+        header: str,
+        context: str | None,
+        errors: list[str],
+        counts: dict[str, int] | None = None,
+    ) -> Admitted:
+        """Safety gate → names → Lean on parsed candidates: those that go on (Lean's verdicts attached) and those
+        the name check refused. `counts` (the first round's) records the `safe` and `names` stages."""
+        safe = [c for c in candidates if c.document is not None and check_safe(c.statement).ok]
+        refused: list[ScoringCandidate] = []
+        if counts is not None:
+            counts["safe"] = len(safe)
+        if self.name_checker is not None:  # the static name check (stage "names"), before Lean
+            safe, refused = await asyncio.to_thread(self._check_names, safe, f"{header}\n{context or ''}", errors)
+            if counts is not None:
+                counts["names"] = len(safe)
+        if self.checker is not None and safe:
+            if context:
+                self.safety_gate.register(context)
+            sent = [f"{context}{CONTEXT_SEPARATOR}{c.statement}" if context else c.statement for c in safe]
+            verdicts = await self.checker.check(sent, header)
+            safe = [c.model_copy(update={"lean": v}) for c, v in zip(safe, verdicts, strict=True)]
+        return Admitted(kept=safe, refused=refused)
+
+    def _admitter(self, header: str, context: str | None, errors: list[str]) -> Admit:
+        """Admission for the refinement loop's statements: parsed like the first samples, then `_admit`."""
+
+        async def admit(statements: list[str]) -> Admitted:
+            candidates, _ = await asyncio.to_thread(self._extract_and_parse, statements)
+            return await self._admit(candidates, header, context, errors)
+
+        return admit
+
+    async def _repair(
+        self,
+        text: str,
+        admitted: Admitted,
+        declarations: list[Declaration],
+        header: str,
+        context: str | None,
+        errors: list[str],
+    ) -> RepairOutcome:
+        if self.repair_loop is None:
+            return RepairOutcome()
+        outcome = await self.repair_loop.repair(
+            text,
+            admitted.kept + admitted.refused,
+            self._admitter(header, context, errors),
+            declarations=declarations,
+        )
+        errors.extend(outcome.errors)
+        return outcome
 
     def _retrieve(self, text: str) -> tuple[list[Declaration], list[Example]]:
         self._setup_retrievers()
@@ -418,12 +518,18 @@ class Formalizer:
 
     @staticmethod
     def _extract_and_parse(outputs: list[str]) -> tuple[list[ScoringCandidate], dict[str, int]]:
-        """Distinct statements across the samples (with how many samples produced each), parsed."""
+        """Distinct statements across the samples (with how many samples produced each, and the first that
+        did), parsed."""
         multiplicity: dict[str, int] = {}
-        for output in outputs:
+        first_sample: dict[str, int] = {}
+        for index, output in enumerate(outputs):
             for statement in extract_statements(output):
                 multiplicity[statement] = multiplicity.get(statement, 0) + 1
-        candidates = [ScoringCandidate.from_statement(s, multiplicity=m) for s, m in multiplicity.items()]
+                first_sample.setdefault(statement, index)
+        candidates = [
+            ScoringCandidate.from_statement(s, multiplicity=m, provenance=Provenance(sample=first_sample[s]))
+            for s, m in multiplicity.items()
+        ]
         counts = {
             "generated": len(outputs),
             "extracted": len(candidates),
@@ -433,11 +539,12 @@ class Formalizer:
 
     def _check_names(
         self, candidates: list[ScoringCandidate], header: str, errors: list[str]
-    ) -> list[ScoringCandidate]:
+    ) -> tuple[list[ScoringCandidate], list[ScoringCandidate]]:
         """The candidates with their name-check verdicts attached (the `names` scorer reads them); with
-        `names_filter="drop"` only those whose names all exist, or might, each dropped one reported."""
+        `names_filter="drop"` only those whose names all exist, or might, each dropped one reported (and
+        returned second, for the repair loop)."""
         assert self.name_checker is not None
-        kept = []
+        kept, dropped = [], []
         for c in candidates:
             assert c.document is not None
             verdict = self.name_checker.check_document(c.document, header)
@@ -445,7 +552,8 @@ class Formalizer:
                 kept.append(c.model_copy(update={"names": verdict}))
             else:
                 errors.append(f"not sent to Lean, {verdict.describe()}: {c.statement[:200]}")
-        return kept
+                dropped.append(c.model_copy(update={"names": verdict}))
+        return kept, dropped
 
     async def _back_translate(self, text: str, candidates: list[ScoringCandidate]) -> list[ScoringCandidate]:
         """One translation (and judge verdict, when configured) per canonical-form cluster (its members say
@@ -490,6 +598,7 @@ class Formalizer:
                     back_translation=c.back_translation,
                     judgement=c.judgement,
                     cluster_size=sizes[i],
+                    provenance=c.provenance,
                 )
             )
         return ranked

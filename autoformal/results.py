@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.provenance import Provenance, RepairRound
 from autoformal.scoring.judge import Judgement
 
 #: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
@@ -34,6 +35,10 @@ class RankedCandidate(BaseModel):
     cluster_size: int = Field(
         default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
     )
+    provenance: Provenance = Field(
+        default_factory=Provenance,
+        description="Sample i of the first generation, or a repair/revision with the chain of what it corrected.",
+    )
 
     @property
     def elaborated(self) -> bool | None:
@@ -58,6 +63,12 @@ class FormalizationResult(BaseModel):
     )
     errors: list[str] = Field(default_factory=list, description="Problems that did not stop the run.")
     model: str | None = Field(default=None, description="The LLM that generated the candidates.")
+    repair_rounds: list[RepairRound] = Field(
+        default_factory=list, description="What each repair round did (empty: no repair was needed or asked for)."
+    )
+    extra_requests: int = Field(
+        default=0, ge=0, description="LLM requests beyond the first generation: repairs and judge revisions."
+    )
 
     @property
     def best(self) -> RankedCandidate | None:
