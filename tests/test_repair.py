@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from autoformal.checking import ReplCheckerConfig
 from autoformal.checking.models import LeanMessage
 from autoformal.cli import app
+from autoformal.cli.formalize import print_result
 from autoformal.config import FormalizerConfig
 from autoformal.corpus.models import Declaration
 from autoformal.export import export_rows, read_bulk_records
@@ -148,6 +150,12 @@ def test_loop_recovers_a_failed_input_and_records_provenance(standin, tmp_path) 
     assert f"line {error.line}, column {error.column}" in prompt
     assert f"<failed_statement>\n{BAD}\n</failed_statement>" in prompt
     assert f"{error.line} | {BAD}" in prompt
+    # The table marks the repair and says what each round did.
+    console = Console(record=True, width=200)
+    print_result(result, console)
+    shown = console.export_text()
+    assert "repaired (r1)" in shown
+    assert "round 1: 1 request(s) → 1 checked, 1 elaborated" in shown and "1 extra LLM request(s)" in shown
     # JSON carries the chain.
     dumped = json.loads(result.model_dump_json())
     assert dumped["candidates"][0]["provenance"]["parent"]["statement"] == BAD
