@@ -236,6 +236,20 @@ class Formalizer:
         self.scorers = list(scorers)
         self.repair_loop = self._repair_loop()
 
+    def _generation_request(self, messages: list[ChatMessage], *, n: int) -> GenerationRequest:
+        """`n` samples of `messages` under the configured sampling settings (first samples and repairs alike)."""
+        cfg = self.config
+        return GenerationRequest(
+            messages=messages,
+            n=n,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens,
+            seed=cfg.seed,
+            grammar=self._grammar,
+            reasoning_effort=cfg.reasoning_effort,
+        )
+
     def _repair_loop(self) -> RepairLoop | None:
         """The refinement loop over the cached backend (a resumed run gets its repairs from the cache); None when
         it can do nothing: no repair rounds and no judge revision, or no request budget."""
@@ -244,16 +258,7 @@ class Formalizer:
             return None
 
         def request(messages: list[ChatMessage]) -> GenerationRequest:
-            return GenerationRequest(
-                messages=messages,
-                n=1,
-                temperature=cfg.temperature,
-                top_p=cfg.top_p,
-                max_tokens=cfg.max_tokens,
-                seed=cfg.seed,
-                grammar=self._grammar,
-                reasoning_effort=cfg.reasoning_effort,
-            )
+            return self._generation_request(messages, n=1)
 
         settings = RepairSettings(
             rounds=cfg.repair_rounds,
@@ -371,17 +376,7 @@ class Formalizer:
         messages = build_formalization_messages(
             prompt_input, declarations, examples, cfg.prompt_budget, count_tokens=self._count_tokens
         )
-        request = GenerationRequest(
-            messages=messages,
-            n=cfg.samples,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            max_tokens=cfg.max_tokens,
-            seed=cfg.seed,
-            grammar=self._grammar,
-            reasoning_effort=cfg.reasoning_effort,
-        )
-        generation = (await self.backend.agenerate([request]))[0]
+        generation = (await self.backend.agenerate([self._generation_request(messages, n=cfg.samples)]))[0]
         timings["generate"] = time.perf_counter() - mark
 
         mark = time.perf_counter()

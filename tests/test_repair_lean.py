@@ -5,13 +5,12 @@ are read from severity and position, never from message wording. Skipped with th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from autoformal.checking import ReplChecker, ReplCheckerConfig, find_lake
+from autoformal.checking import ReplChecker, ReplCheckerConfig
 from autoformal.checking.models import CheckResult
 from autoformal.config import FormalizerConfig
 from autoformal.llm import OpenAIBackendConfig
@@ -41,17 +40,6 @@ SCENARIOS = [
 UNSAFE_INFORMAL = "Reversing a list twice gives the list."
 UNSAFE_FIRST = "theorem list_rev_rev (l : List Nat) : l.reverse.reverse = l.undefined_self := sorry"
 UNSAFE_REPAIR = 'def f : Nat := dbgTrace "pwned" fun _ => 0\ntheorem list_rev_rev (l : List Nat) : f = f := sorry'
-
-
-@pytest.fixture(scope="module")
-def real_lean() -> ReplCheckerConfig:
-    lake = find_lake()
-    if lake is None:
-        pytest.skip("no real Lean: `lake` is neither on PATH nor in ~/.elan/bin (install elan)")
-    project = os.environ.get("AUTOFORMAL_LEAN_PROJECT")
-    if not project:
-        pytest.skip("no real Lean project: set AUTOFORMAL_LEAN_PROJECT (e.g. eval \"$(install-core-lean)\")")
-    return ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=1, timeout_s=120)
 
 
 class RecordingChecker:
