@@ -399,7 +399,7 @@ class Formalizer:
 
         # The refinement loop (autoformal.repair): one separate call, off with repair_rounds=0.
         mark = time.perf_counter()
-        repair = await self._repair(text, admitted, declarations, header, context, errors)
+        repair = await self._repair(prompt_input, admitted, declarations, header, context, errors)
         safe = safe + repair.candidates
         timings["repair"] = time.perf_counter() - mark
 
@@ -493,6 +493,8 @@ class Formalizer:
             admitted.kept + admitted.refused,
             self._admitter(header, context, errors),
             declarations=declarations,
+            # Lean counted the trusted context's lines too (it was sent before the statement).
+            line_offset=context.count("\n") + CONTEXT_SEPARATOR.count("\n") if context else 0,
         )
         errors.extend(outcome.errors)
         return outcome

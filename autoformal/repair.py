@@ -91,15 +91,25 @@ class RepairOutcome(BaseModel):
         return sum(r.requests for r in self.rounds)
 
 
-def cause_of(candidate: ScoringCandidate) -> RepairCause | None:
+def cause_of(candidate: ScoringCandidate, line_offset: int = 0) -> RepairCause | None:
     """What a repair prompt can tell the model about a failed candidate; None when it did not fail, or failed
-    without anything to act on (a timeout, a crash, no verdict)."""
+    without anything to act on (a timeout, a crash, no verdict). `line_offset`: lines of trusted context sent
+    before the statement in the same check, subtracted so positions count from the statement's first line."""
     unknown = [u.name for u in candidate.names.unknown] if candidate.names is not None else []
     lean = candidate.lean
     lean_failed = lean is not None and lean.status == CheckStatus.ERROR
     if not lean_failed and not unknown:
         return None
-    messages = [m for m in lean.messages if m.is_error] if lean is not None and lean_failed else []
+    messages = [
+        m.model_copy(
+            update={
+                "line": m.line - line_offset,
+                "end_line": m.end_line - line_offset if m.end_line is not None else None,
+            }
+        )
+        for m in (lean.messages if lean is not None and lean_failed else [])
+        if m.is_error
+    ]
     status = lean.status.value if lean is not None else None
     return RepairCause(lean_status=status, messages=messages, unknown_names=unknown)
 
@@ -141,9 +151,10 @@ class RepairLoop:
         *,
         declarations: Sequence[Declaration] = (),
         budget_left: int | None = None,
+        line_offset: int = 0,
     ) -> RepairOutcome:
         """Repair rounds over `candidates` (round 0's, verdicts attached, name-refused ones included). Returns only
-        the new candidates that go on to ranking."""
+        the new candidates that go on to ranking. `line_offset`: see `cause_of`."""
         settings = self.settings
         left = settings.max_requests if budget_left is None else budget_left
         seen = {_key(c) for c in candidates}
@@ -155,7 +166,7 @@ class RepairLoop:
         for number in range(1, settings.rounds + 1):
             if done >= settings.min_elaborated:
                 break
-            failures = self._failures(previous)
+            failures = self._failures(previous, line_offset)
             if not failures:
                 break
             sent = failures[:left]
@@ -262,11 +273,13 @@ class RepairLoop:
         )
 
     @staticmethod
-    def _failures(candidates: Sequence[ScoringCandidate]) -> list[tuple[ScoringCandidate, RepairCause]]:
+    def _failures(
+        candidates: Sequence[ScoringCandidate], line_offset: int
+    ) -> list[tuple[ScoringCandidate, RepairCause]]:
         """One representative per canonical form among the failed candidates, most-sampled forms first."""
         groups: dict[str, tuple[ScoringCandidate, RepairCause, int]] = {}
         for candidate in candidates:
-            cause = cause_of(candidate)
+            cause = cause_of(candidate, line_offset)
             if cause is None:
                 continue
             key = _key(candidate)

@@ -361,3 +361,16 @@ def test_export_command(bulk_output, tmp_path) -> None:
     broken.write_text(f"{first}\nnot json\n{first}\n", encoding="utf-8")
     failed = CliRunner().invoke(app, ["export", str(broken)])
     assert failed.exit_code == 2 and "line 2" in failed.output and "Traceback" not in failed.output
+
+
+def test_repair_prompt_shows_the_trusted_context_and_the_repair_is_checked_after_it(standin, tmp_path) -> None:
+    context = "def helper_zero : Nat := 0"
+    responder = RepairResponder([RepairScript(ADD_ZERO, (BAD, GOOD))])
+    with OpenAIStubServer(responder) as server, Formalizer(make_config(server, standin, tmp_path)) as formalizer:
+        result = formalizer.formalize(ADD_ZERO, context=context)
+    assert result.best is not None and result.best.statement == GOOD
+    assert context in responder.repair_prompts[0]  # the model sees what the failed statement may use
+    parent = result.best.provenance.parent
+    assert parent is not None and {m.line for m in parent.cause.messages} == {1}  # counted from the statement
+    assert f"1 | {BAD}" in responder.repair_prompts[0]
+    assert any(c.startswith(context) and GOOD in c for c in lean_commands(standin))
