@@ -37,7 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks._shared import load_average  # noqa: E402
+from _shared import load_average, record_requests  # noqa: E402  (the script's own directory)
 
 _FAILED = re.compile(r"<failed_statement>\s*(.*?)\s*</failed_statement>", re.DOTALL)
 
@@ -114,17 +114,9 @@ def run_configuration(rounds: int, texts: list[str], base_url: str, args: argpar
         names=None,
         repair_rounds=rounds,
     )
-    sent: list[GenerationRequest] = []
     with Formalizer(config) as formalizer:
         formalizer.warm_up()
-        inner = formalizer.raw_backend
-        original = inner.agenerate
-
-        async def recording(requests: list[GenerationRequest]) -> Any:
-            sent.extend(requests)
-            return await original(requests)
-
-        inner.agenerate = recording  # type: ignore[method-assign]
+        sent: list[GenerationRequest] = record_requests(formalizer.raw_backend)
         warm = getattr(formalizer.raw_checker, "warm_up", None)
         if warm is not None:
             asyncio.run(warm(config.header))
