@@ -27,7 +27,8 @@ from autoformal.bulk.output import JsonlAppender, Recovery
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, UnsafeHeaderError
 from autoformal.errors import AutoformalError, ConfigurationError
 from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
-from autoformal.results import STAGES, FormalizationResult
+from autoformal.pipeline import STAGE_NAMES
+from autoformal.results import FormalizationResult
 
 FATAL_ERRORS = (ConfigurationError, ServerUnreachableError, LeanNotFoundError)
 _PER_PROBLEM = (UnsafeHeaderError, HeaderElaborationError, ContextLengthExceededError)
@@ -125,7 +126,7 @@ class BulkSummary(BaseModel):
         for stage, count in (record.get("stage_counts") or {}).items():
             self.stage_totals[stage] = self.stage_totals.get(stage, 0) + int(count)
         # Stages in pipeline order however records list them (optional stages such as `names` come and go).
-        order = {stage: n for n, stage in enumerate(STAGES)}
+        order = {stage: n for n, stage in enumerate(STAGE_NAMES)}
         self.stage_totals = dict(sorted(self.stage_totals.items(), key=lambda item: order.get(item[0], len(order))))
         for stage, seconds in (record.get("timings") or {}).items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + float(seconds)

@@ -36,6 +36,8 @@ class EndpointNotConfiguredError(LLMError, ConfigurationError):
 class ServerUnreachableError(LLMError):
     """The endpoint refused or dropped the connection."""
 
+    fatal = True
+
     def __init__(self, base_url: str, detail: str) -> None:
         self.base_url = base_url
         super().__init__(
