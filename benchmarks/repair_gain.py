@@ -145,7 +145,7 @@ def run_configuration(rounds: int, texts: list[str], base_url: str, args: argpar
         "wall_s": round(wall, 3),
         "llm_s": round(llm_time, 3),
         "overhead_ratio": round(wall / llm_time, 4),
-        "mean_repair_s": round(sum(r.timings.get("repair", 0.0) for r in results) / len(texts), 3),
+        "mean_repair_s": round(sum(r.timings.get("repaired", 0.0) for r in results) / len(texts), 3),
         "load_avg_1m_before": load,
     }
 
