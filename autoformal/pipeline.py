@@ -30,13 +30,14 @@ from autoformal.stages import (
     LeanStage,
     NamesStage,
     ParseStage,
+    RepairStage,
     RetrieveStage,
+    RevisionStage,
     SafetyStage,
     ScoreStage,
     Stage,
     run_stages,
 )
-from autoformal.stages.repair import RepairStage, RevisionStage
 
 if TYPE_CHECKING:
     from autoformal.cache import Cache

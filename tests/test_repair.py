@@ -238,6 +238,29 @@ def test_unknown_names_are_repaired_without_a_lean_check(standin, tmp_path) -> N
     assert result.best.provenance.parent.cause.lean_status is None
 
 
+def test_a_repair_the_name_check_refuses_is_repaired_in_the_next_round(standin, tmp_path) -> None:
+    table = NameTable.from_names(
+        [("Real", NameKind.STRUCTURE), ("Real.sqrt", NameKind.FUNCTION), ("Real.exp", NameKind.FUNCTION)]
+    )
+    attempts = (
+        "theorem sq (x : ℝ) : Real.sqrtt (x * x) = x := sorry",
+        "theorem sq (x : ℝ) : Real.expp (Real.sqrt (x * x)) = x := sorry",
+        "theorem sq (x : ℝ) (h : 0 ≤ x) : Real.sqrt (x * x) = x := sorry",
+    )
+    responder = RepairResponder([RepairScript("square root", attempts, marker="unknown constant")])
+    with (
+        OpenAIStubServer(responder) as server,
+        Formalizer(make_config(server, standin, tmp_path, repair_rounds=2), name_checker=NameChecker(table)) as f,
+    ):
+        result = f.formalize("The square root of x * x is x for x ≥ 0.", header="")
+    assert result.best is not None and result.best.statement == attempts[2]
+    chain = result.best.provenance.chain()
+    assert [p.statement for p in chain] == [attempts[1], attempts[0]]
+    assert chain[0].cause.unknown_names == ["Real.expp"] and chain[1].cause.unknown_names == ["Real.sqrtt"]
+    assert [(r.round, r.checked, r.elaborated) for r in result.repair_rounds] == [(1, 0, 0), (2, 1, 1)]
+    assert not any("expp" in c or "sqrtt" in c for c in lean_commands(standin))
+
+
 def test_repairs_come_from_the_cache_on_a_rerun(standin, tmp_path) -> None:
     responder = RepairResponder([RepairScript(ADD_ZERO, (BAD, GOOD))])
     first, requests = run(responder, standin, tmp_path)
