@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from autoformal.corpus.models import Declaration
 
 
-
 class Admitted(BaseModel):
     """What the admission stages made of new statements: candidates that go on to ranking (verdicts attached)
     and candidates the name check refused (not sent to Lean, but repairable: their unknown names are errors).
@@ -239,7 +238,6 @@ class RepairLoop:
         admit: Admit,
         *,
         existing: Sequence[ScoringCandidate] = (),
-        round_number: int = 1,
     ) -> list[ScoringCandidate]:
         """One revision of `top` when the judge found it weaker, stronger or unrelated (else nothing): the new
         candidate, checked, or nothing when the answer held no statement or the gate refused it. The caller
@@ -259,7 +257,7 @@ class RepairLoop:
         parent = Parent(
             statement=top.statement, canonical_form=top.canonical_form, provenance=top.provenance, cause=cause
         )
-        provenance = Provenance(origin="revision", round=round_number, parent=parent)
+        provenance = Provenance(origin="revision", round=1, parent=parent)  # one revision per input
         statement = self._new_statement([c.text for c in result.completions], {_key(c) for c in existing})
         return (await self._admit_all(admit, [statement], [provenance])).kept
 

@@ -26,7 +26,13 @@ from autoformal.names.checker import UnknownName
 from autoformal.pipeline import Formalizer
 from autoformal.prompts import PromptBudget, build_repair_messages, build_revision_messages, format_check_errors
 from autoformal.results import FormalizationResult
-from autoformal.testing.openai_server import OpenAIStubServer, RepairResponder, RepairScript, default_responder
+from autoformal.testing.openai_server import (
+    OpenAIStubServer,
+    RepairResponder,
+    RepairScript,
+    ScriptedResponse,
+    default_responder,
+)
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
 ADD_ZERO = "For every natural number n, n + 0 = n."
@@ -397,3 +403,19 @@ def test_repair_prompt_shows_the_trusted_context_and_the_repair_is_checked_after
     assert parent is not None and {m.line for m in parent.cause.messages} == {1}  # counted from the statement
     assert f"1 | {BAD}" in responder.repair_prompts[0]
     assert any(c.startswith(context) and GOOD in c for c in lean_commands(standin))
+
+
+def test_a_failed_revision_request_leaves_the_ranking_and_says_why(standin, tmp_path) -> None:
+    weak = "theorem add_zero_weak (n : Nat) : n + 0 ≤ n := sorry"
+    responder = RepairResponder([RepairScript(ADD_ZERO, (weak,), revision=GOOD)], fallback=judge_fallback)
+    from autoformal.retrieval.embedder import Embedder
+
+    with OpenAIStubServer(responder) as server:
+        # generation, back-translation and judge answer normally; the revision request gets a 400
+        server.script(ScriptedResponse(), ScriptedResponse(), ScriptedResponse(), 400)
+        config = make_config(server, standin, tmp_path, backtranslation=True, judge=True, judge_revision=True)
+        with Formalizer(config.model_copy(update={"samples": 1}), embedder=Embedder()) as formalizer:
+            result = formalizer.formalize(ADD_ZERO)
+    assert [c.statement for c in result.candidates] == [weak]
+    assert result.extra_requests == 1
+    assert any(e.startswith("revised: the revision request failed") for e in result.errors)

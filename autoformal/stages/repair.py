@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autoformal.checking.gate import CONTEXT_SEPARATOR
+from autoformal.errors import AutoformalError
 from autoformal.repair import Admit, Admitted, RepairLoop, RepairSettings
 from autoformal.stages.backtranslate import BacktranslateStage
 from autoformal.stages.base import Candidate, Job, Stage
@@ -115,7 +116,11 @@ class RevisionStage(Stage):
             return candidates
         assert top is not None
         job.extra_requests += 1
-        revised = await self.loop.revise(job.text, top, admitter(job, "revision"), existing=candidates)
+        try:
+            revised = await self.loop.revise(job.text, top, admitter(job, "revision"), existing=candidates)
+        except AutoformalError as exc:  # the ranking stands; say why there is no revision
+            job.report(self.name, f"the revision request failed ({type(exc).__name__}: {exc})")
+            return candidates
         if not revised:
             return candidates
         revised = await self.backtranslate.run(job, revised)
