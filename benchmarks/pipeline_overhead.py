@@ -106,9 +106,9 @@ def main() -> None:
         )
         with Formalizer(config) as formalizer:
             formalizer.warm_up()
-            sent: list[GenerationRequest] = record_requests(formalizer.raw_backend)
+            sent: list[GenerationRequest] = record_requests(formalizer.parts.raw_backend)
             assert formalizer.checker is not None
-            warm = getattr(formalizer.raw_checker, "warm_up", None)
+            warm = getattr(getattr(formalizer.checker, "checker", formalizer.checker), "warm_up", None)
             if warm is not None:
                 asyncio.run(warm(config.header))
             load_before = os.getloadavg()[0]

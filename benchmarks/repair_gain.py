@@ -116,8 +116,8 @@ def run_configuration(rounds: int, texts: list[str], base_url: str, args: argpar
     )
     with Formalizer(config) as formalizer:
         formalizer.warm_up()
-        sent: list[GenerationRequest] = record_requests(formalizer.raw_backend)
-        warm = getattr(formalizer.raw_checker, "warm_up", None)
+        sent: list[GenerationRequest] = record_requests(formalizer.parts.raw_backend)
+        warm = getattr(getattr(formalizer.checker, "checker", formalizer.checker), "warm_up", None)
         if warm is not None:
             asyncio.run(warm(config.header))
         load = load_average()
