@@ -137,6 +137,7 @@ def test_loop_recovers_a_failed_input_and_records_provenance(standin, tmp_path) 
     responder = RepairResponder([RepairScript(ADD_ZERO, (BAD, GOOD))])
     result, requests = run(responder, standin, tmp_path)
     assert result.stage_counts["elaborated"] == 0  # the first round alone ends with nothing
+    assert result.stage_counts["repaired"] == 1
     best = result.best
     assert best is not None and best.statement == GOOD and best.elaborated
     assert [c.statement for c in result.candidates] == [GOOD]  # the failure is filtered, its repair ranked
@@ -207,6 +208,7 @@ def test_no_repair_when_enough_candidates_elaborate_or_when_off(standin, tmp_pat
     result, requests = run(fine, standin, tmp_path / "fine")
     assert result.best is not None and result.best.provenance.origin == "sample"
     assert len(requests) == 1 and result.repair_rounds == [] and result.extra_requests == 0
+    assert "repaired" not in result.stage_counts
     off = RepairResponder([RepairScript(ADD_ZERO, (BAD, GOOD))])
     result, requests = run(off, standin, tmp_path / "off", repair_rounds=0)
     assert result.best is None and len(requests) == 1 and not off.repair_prompts

@@ -2,7 +2,8 @@
 
 - `RepairStage` ("repaired", after Lean): failed candidates — Lean errors, and the name check's refusals — go
   back to the model; the corrections come in through `Job.admit` (extract → parse → safety → names → Lean,
-  exactly like the first samples) and go on with the rest. Its count is the repaired candidates that elaborated.
+  exactly like the first samples) and go on with the rest. Its count is the repaired candidates that elaborated
+  (no count when no round ran).
 - `RevisionStage` ("revised", after ranking; only with `judge_revision`): when the judge finds the top candidate
   weaker, stronger or unrelated, its reason goes back once; the revision is admitted, back-translated and judged,
   and everything is ranked again.
@@ -91,6 +92,8 @@ class RepairStage(Stage):
         return [*candidates, *outcome.candidates]
 
     def count(self, job: Job, candidates: list[Candidate]) -> int | None:
+        if not job.repair_rounds:  # nothing failed, or nothing repairable: no entry, like a stage that is off
+            return None
         return sum(1 for c in candidates if c.provenance.origin == "repair" and c.lean is not None and c.lean.ok)
 
 
