@@ -127,6 +127,28 @@ class FormalizerConfig(BaseSettings):
     )
     ranker: RankerConfig = Field(default_factory=RankerConfig)
 
+    repair_rounds: int = Field(
+        default=1,
+        ge=0,
+        description="Refinement rounds: failed candidates (Lean errors, unknown names) go back to the model with "
+        "the errors, one request per distinct failure, and the corrections are checked like first samples; "
+        "0: off.",
+    )
+    min_elaborated: int = Field(
+        default=1, ge=1, description="Repair stops once this many candidates of the input elaborate."
+    )
+    repair_max_requests: int = Field(
+        default=8,
+        ge=0,
+        description="Extra LLM requests (repairs and revisions) allowed per input; failures beyond it are reported "
+        "in the result's errors.",
+    )
+    judge_revision: bool = Field(
+        default=False,
+        description="When the judge finds the top candidate weaker, stronger or unrelated, send its reason back "
+        "for one revised statement, which competes in the ranking (needs judge).",
+    )
+
     cache: bool = Field(default=True, description="Cache LLM completions and Lean results in SQLite.")
     cache_path: Path | None = Field(default=None, description="Default: $AUTOFORMAL_CACHE_DIR/cache.sqlite.")
     concurrency: int = Field(
@@ -168,6 +190,8 @@ class FormalizerConfig(BaseSettings):
         if self.judge and not self.backtranslation:
             implied = " (on because judge_model is set)" if self.judge_model is not None else ""
             raise ValueError(f"judge=true{implied} needs backtranslation=true: the judge reads the back-translations")
+        if self.judge_revision and not self.judge:
+            raise ValueError("judge_revision=true needs judge=true: the revision answers the judge's verdict")
         if self.judge_model is not None and not self.judge:
             raise ValueError(
                 "judge_model is set but judge is false; drop judge=false (AUTOFORMAL_JUDGE) to use the judge, "

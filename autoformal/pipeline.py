@@ -1,6 +1,7 @@
 """The `Formalizer`: informal text → ranked Lean 4 statements, by running `STAGES` in order.
 
-    retrieved → generated → extracted → parsed → safe → names → elaborated → backtranslated → ranked
+    retrieved → generated → extracted → parsed → safe → names → elaborated → repaired → backtranslated → ranked
+    → revised
 
 Each stage is a class in `autoformal/stages/` (how to add one: `autoformal.stages.base`); the components they
 run on come from `autoformal.assembly`; many inputs at once go through `autoformal.batch`.
@@ -29,7 +30,9 @@ from autoformal.stages import (
     LeanStage,
     NamesStage,
     ParseStage,
+    RepairStage,
     RetrieveStage,
+    RevisionStage,
     SafetyStage,
     ScoreStage,
     Stage,
@@ -57,8 +60,10 @@ STAGES: tuple[type[Stage], ...] = (
     SafetyStage,
     NamesStage,
     LeanStage,
+    RepairStage,
     BacktranslateStage,
     ScoreStage,
+    RevisionStage,
 )
 #: Every stage's `name`, in order: the keys of `FormalizationResult.stage_counts` and `timings`.
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
@@ -141,6 +146,8 @@ class Formalizer:
             lean_checked=self.lean_checked,
             errors=job.errors,
             model=job.model,
+            repair_rounds=job.repair_rounds,
+            extra_requests=job.extra_requests,
         )
 
     def new_job(self, text: str, *, header: str | None = None, context: str | None = None) -> Job:

@@ -107,6 +107,8 @@ def parts(
         examples=0,
         names=table,
         names_filter="annotate",
+        judge=True,
+        judge_revision=True,  # every stage is built, the revision stage included
     )
     components = assemble(config, embedder=embedder)
     yield components

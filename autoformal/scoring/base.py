@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
 from autoformal.names.checker import NameCheckResult
+from autoformal.provenance import Provenance
 from autoformal.scoring.judge import Judgement
 from autoformal.syntax import Document, parse_document
 
@@ -41,6 +42,9 @@ class ScoringCandidate(BaseModel):
         default=None, description="The static name check's verdict, under the input's header and context."
     )
     multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
+    provenance: Provenance = Field(
+        default_factory=Provenance, description="Sample i of round 0, or a repair/revision and what it corrected."
+    )
     annotations: dict[str, Any] = Field(
         default_factory=dict,
         description="Per-candidate data later stages attach (provenance, probe flags); JSON-serialisable values.",

@@ -7,6 +7,7 @@ from autoformal.stages.extract import ExtractStage, ParseStage
 from autoformal.stages.generate import GenerateStage
 from autoformal.stages.lean import LeanStage
 from autoformal.stages.names import NamesStage
+from autoformal.stages.repair import RepairStage, RevisionStage
 from autoformal.stages.retrieve import RetrieveStage
 from autoformal.stages.safety import SafetyStage
 from autoformal.stages.score import ScoreStage
@@ -20,7 +21,9 @@ __all__ = [
     "LeanStage",
     "NamesStage",
     "ParseStage",
+    "RepairStage",
     "RetrieveStage",
+    "RevisionStage",
     "SafetyStage",
     "ScoreStage",
     "Stage",

@@ -51,6 +51,7 @@ class ScoreStage(Stage):
                 judgement=kept[i].judgement,
                 cluster_size=sizes[i],
                 annotations=kept[i].annotations,
+                provenance=kept[i].provenance,
             )
             for rank, i in enumerate(order, start=1)
         ]
