@@ -28,6 +28,7 @@ from autoformal.checking.config import LEAN_SETUP_STEPS, ReplCheckerConfig
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, LeanWorkerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
+from autoformal.checking.trusted import JobOutcome, ProofJob, attempt_outcome, failed_setup, skipped
 
 if TYPE_CHECKING:
     from lean_interact import LeanREPLConfig, LeanServer
@@ -217,6 +218,62 @@ class _Worker:
             )
         raise AssertionError("unreachable: the loop returns on its second attempt")
 
+    def _command(self, cmd: str, env: int | None, timeout: float) -> tuple[CheckResult, int | None]:
+        """One command of a trusted proof job: its result and the environment it made (None on a fault)."""
+        from lean_interact.interface import LeanError
+
+        started = time.perf_counter()
+        try:
+            response = self._run(cmd, env, timeout)
+        except _WorkerFault as fault:
+            return CheckResult.failure(cmd, fault.status, fault.detail, time.perf_counter() - started), None
+        elapsed = time.perf_counter() - started
+        if isinstance(response, LeanError):
+            detail = f"REPL refused the request: {response.message}"
+            return CheckResult.failure(cmd, CheckStatus.CRASHED, detail, elapsed), None
+        self.statements_since_start += 1
+        raw = response.model_dump(by_alias=True, exclude_none=True)
+        result = CheckResult.from_messages(
+            cmd, messages_from_repl(raw.get("messages")), sorries_from_repl(raw.get("sorries")), elapsed
+        )
+        return result, response.env
+
+    def _job_env(self, job: ProofJob, header: str) -> tuple[int | None, JobOutcome | None]:
+        """The environment a job's attempts run on: the header's, plus the assumption when there is one."""
+        env = self.header_env(header)
+        context = job.context_command()
+        if context is None:
+            return env, None
+        result, env = self._command(context, env, job.timeout_s)
+        return (env, None) if result.ok else (None, failed_setup("assumption", result))
+
+    def run_job(self, job: ProofJob, header: str) -> JobOutcome:
+        """A trusted proof session (see `autoformal.checking.trusted`): context once, goal check, then each
+        script on the same environment under its own timeout. A script that kills the worker is charged to
+        that script; the context is rebuilt on the restarted worker for the next one."""
+        env, failure = self._job_env(job, header)
+        if failure is not None:
+            return failure
+        goal, _ = self._command(job.goal_check_command(), env, job.timeout_s)
+        if not goal.ok:
+            return failed_setup("goal", goal)
+        attempts = []
+        proved = False
+        for script in job.scripts:
+            if proved and job.stop_at_first:
+                attempts.append(skipped(script))
+                continue
+            if not self.alive():
+                env, failure = self._job_env(job, header)
+                if failure is not None:
+                    return failure.model_copy(update={"attempts": attempts})
+            result, _ = self._command(job.attempt_command(script), env, job.timeout_s)
+            outcome = attempt_outcome(script, result)
+            attempts.append(outcome)
+            proved = proved or outcome.proved
+        self._maybe_recycle()
+        return JobOutcome(context_ok=True, goal_ok=True, attempts=attempts)
+
     def _maybe_recycle(self) -> None:
         """The REPL keeps every environment for the process's life: restart before memory grows too big."""
         if self.statements_since_start >= self._config.recycle_after or (
@@ -315,6 +372,19 @@ class ReplChecker(BaseChecker):
         loop = asyncio.get_running_loop()
         futures = [loop.run_in_executor(self._executor, self._check_one, s, header) for s in statements]
         return list(await asyncio.gather(*futures))
+
+    def _run_job(self, job: ProofJob, header: str) -> JobOutcome:
+        worker = self._lease(header)
+        try:
+            return worker.run_job(job, header)
+        finally:
+            self._release(worker)
+
+    async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        if self._closed:
+            raise LeanWorkerError("the checker is closed; create a new ReplChecker")
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(self._executor, self._run_job, j, header) for j in jobs)))
 
     def close(self) -> None:
         """Stop accepting work, kill every worker (in-flight statements come back `crashed`) and reap them."""
