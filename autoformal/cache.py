@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
+from autoformal.checking.trusted import JobOutcome, ProofJob, TrustedProver, UntrustedStatementError
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.models import GenerationRequest, GenerationResult
 
@@ -201,6 +202,12 @@ class CachedChecker:
 
     def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         return run_coroutine_sync(lambda: self.check(statements, header))
+
+    async def run_trusted(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        """Proof jobs pass through (the semantic checker caches their verdicts by canonical form)."""
+        if not isinstance(self.checker, TrustedProver):
+            raise UntrustedStatementError(f"{type(self.checker).__name__} cannot run proof jobs")
+        return await self.checker.run_trusted(jobs, header)
 
     async def aclose(self) -> None:
         await self.checker.aclose()

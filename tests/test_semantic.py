@@ -46,7 +46,9 @@ def _real_config() -> ReplCheckerConfig:
     lake = find_lake()
     project = os.environ.get("AUTOFORMAL_LEAN_PROJECT")
     if lake is None or not project:
-        pytest.skip("no real Lean: run `eval \"$(../shared/lean/install-core-lean)\"` (sets PATH and AUTOFORMAL_LEAN_PROJECT)")
+        pytest.skip(
+            'no real Lean: run `eval "$(../shared/lean/install-core-lean)"` (sets PATH and AUTOFORMAL_LEAN_PROJECT)'
+        )
     return ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=2, timeout_s=60)
 
 
@@ -144,7 +146,9 @@ def test_verdicts_are_cached_by_canonical_form(tmp_path: Path) -> None:
         assert install.log_path is not None
         sent = len(read_log(install.log_path))
         # Same statements spelled differently (names, binder grouping): same canonical forms, answered from cache.
-        again = equivalent(ALPHA, "theorem z (x y : Nat) (h : y < 10) (g : x < y) : x < 10 := sorry", "", checker=semantic)
+        again = equivalent(
+            ALPHA, "theorem z (x y : Nat) (h : y < 10) (g : x < y) : x < 10 := sorry", "", checker=semantic
+        )
         assert again == first
         assert len(read_log(install.log_path)) == sent
         assert cache.count("equiv") == 1

@@ -80,16 +80,16 @@ def verdict_of(a_to_b: bool, b_to_a: bool) -> Verdict:
     return Verdict.UNKNOWN
 
 
-async def equivalent_many(
-    checker: SemanticChecker, pairs: Sequence[tuple[str, str]], header: str
-) -> list[Equivalence]:
+async def equivalent_many(checker: SemanticChecker, pairs: Sequence[tuple[str, str]], header: str) -> list[Equivalence]:
     """`equivalent` for many pairs at once: every direction of every pair runs concurrently on the pool."""
     props: list[tuple[TrustedProp, TrustedProp] | Equivalence] = []
     for a, b in pairs:
         try:
-            props.append((TrustedProp.from_statement(a), TrustedProp.from_statement(b)))
+            pair = (_trusted(a, "A"), _trusted(b, "B"))
         except UntrustedStatementError as exc:
             props.append(Equivalence(verdict=Verdict.ERROR, detail=str(exc)))
+        else:
+            props.append(pair)
     todo = [i for i, p in enumerate(props) if isinstance(p, tuple)]
     keys = [_key(props[i]) for i in todo]  # type: ignore[arg-type]
 
@@ -102,6 +102,13 @@ async def equivalent_many(
         )
     )
     return [next(done) if isinstance(p, tuple) else p for p in props]
+
+
+def _trusted(text: str, which: str) -> TrustedProp:
+    try:
+        return TrustedProp.from_statement(text)
+    except UntrustedStatementError as exc:
+        raise UntrustedStatementError(f"statement {which}: {exc}") from exc
 
 
 def _key(pair: tuple[TrustedProp, TrustedProp]) -> tuple[str, ...]:

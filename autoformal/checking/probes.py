@@ -75,7 +75,9 @@ async def probe_many(checker: SemanticChecker, statements: Sequence[str], header
     def cacheable(report: ProbeReport) -> bool:
         return settled([a for name in PROBES for a in getattr(report, name).attempts])
 
-    done = iter(await checker.cached("probe", [(p.as_example(),) for p in todo], header, ProbeReport, compute, cacheable))
+    done = iter(
+        await checker.cached("probe", [(p.as_example(),) for p in todo], header, ProbeReport, compute, cacheable)
+    )
     return [next(done) if isinstance(p, TrustedProp) else p for p in props]
 
 

@@ -384,7 +384,8 @@ class ReplChecker(BaseChecker):
         if self._closed:
             raise LeanWorkerError("the checker is closed; create a new ReplChecker")
         loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(self._executor, self._run_job, j, header) for j in jobs)))
+        futures = [loop.run_in_executor(self._executor, self._run_job, job, header) for job in jobs]
+        return list(await asyncio.gather(*futures))
 
     def close(self) -> None:
         """Stop accepting work, kill every worker (in-flight statements come back `crashed`) and reap them."""

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
 from autoformal.checking.header import validate_header
-from autoformal.checking.protocol import BaseChecker
 from autoformal.checking.portfolio import ALL_TACTICS, WITNESSES, ProofScript, usable
+from autoformal.checking.protocol import BaseChecker
 from autoformal.checking.trusted import (
     AttemptOutcome,
     AttemptStatus,
@@ -87,7 +87,11 @@ class SemanticChecker:
         return sorted(ALL_TACTICS - available)
 
     def job(
-        self, goal: TrustedProp, scripts: Sequence[ProofScript], available: frozenset[str], assumption: TrustedProp | None = None
+        self,
+        goal: TrustedProp,
+        scripts: Sequence[ProofScript],
+        available: frozenset[str],
+        assumption: TrustedProp | None = None,
     ) -> tuple[ProofJob | None, list[AttemptOutcome]]:
         """A job with the usable scripts, and the unavailable ones as inconclusive outcomes (never sent)."""
         ok, missing = usable(tuple(scripts), available)
@@ -129,7 +133,8 @@ class SemanticChecker:
         from autoformal.cache import cache_key
 
         digests = [
-            cache_key(kind, PORTFOLIO_VERSION, self.environment, header, self.config.model_dump(), list(k)) for k in keys
+            cache_key(kind, PORTFOLIO_VERSION, self.environment, header, self.config.model_dump(), list(k))
+            for k in keys
         ]
         return await self.cache.read_through(kind, digests, model, compute, cacheable)
 

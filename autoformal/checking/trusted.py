@@ -235,7 +235,9 @@ def skipped(script: ProofScript) -> AttemptOutcome:
 
 def failed_setup(what: str, result: CheckResult) -> JobOutcome:
     """The outcome when the assumption (`what` = "assumption") or the goal did not elaborate."""
-    errors = "; ".join(f"line {m.line}: {m.text.splitlines()[0] if m.text else ''}" for m in result.messages if m.is_error)
+    errors = "; ".join(
+        f"line {m.line}: {m.text.splitlines()[0] if m.text else ''}" for m in result.messages if m.is_error
+    )
     detail = f"the {what} does not elaborate ({result.detail or errors or result.status.value})"
     return JobOutcome(context_ok=what != "assumption", goal_ok=False, detail=detail)
 
