@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
 from autoformal.scoring.judge import Judgement
 
 #: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
@@ -33,6 +34,9 @@ class RankedCandidate(BaseModel):
     )
     cluster_size: int = Field(
         default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
+    )
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's probes (vacuous/trivial/refuted, each with its tactic), when they ran."
     )
 
     @property

@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
 from autoformal.errors import AutoformalError
 from autoformal.names.checker import NameCheckResult
 from autoformal.scoring.judge import Judgement
@@ -46,6 +47,19 @@ class ScoringCandidate(BaseModel):
         default=None, description="The static name check's verdict, under the input's header and context."
     )
     multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's vacuity/triviality/refutation probes, when they ran."
+    )
+    equivalence_class: str | None = Field(
+        default=None,
+        description="Canonical form naming the cluster Lean proved this candidate equivalent to (its own when "
+        "none); None when equivalence was not checked. Self-consistency counts members as agreeing.",
+    )
+
+    @property
+    def agreement_key(self) -> str | None:
+        """What self-consistency compares: the proven-equivalence class, else the canonical form."""
+        return self.equivalence_class or self.canonical_form
 
     @classmethod
     def from_statement(cls, statement: str, **fields: object) -> ScoringCandidate:
