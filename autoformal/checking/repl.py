@@ -28,7 +28,14 @@ from autoformal.checking.config import LEAN_SETUP_STEPS, ReplCheckerConfig
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, LeanWorkerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
-from autoformal.checking.trusted import JobOutcome, ProofJob, attempt_outcome, failed_setup, skipped
+from autoformal.checking.trusted import (
+    TRUSTED_BASE_COMMAND,
+    JobOutcome,
+    ProofJob,
+    attempt_outcome,
+    failed_setup,
+    skipped,
+)
 
 if TYPE_CHECKING:
     from lean_interact import LeanREPLConfig, LeanServer
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
 
 # How much of a dying worker's stdout/stderr to keep in `CheckResult.detail`.
 _DETAIL_CHARS = 600
+_TRUSTED_BASE = "-- autoformal trusted base"
 
 
 def make_lean_repl_config(config: ReplCheckerConfig) -> LeanREPLConfig:
@@ -241,11 +249,24 @@ class _Worker:
     def _job_env(self, job: ProofJob, header: str) -> tuple[int | None, JobOutcome | None]:
         """The environment a job's attempts run on: the header's, plus the assumption when there is one."""
         env = self.header_env(header)
+        if env is None:
+            env = self._trusted_base_env()
         context = job.context_command()
         if context is None:
             return env, None
         result, env = self._command(context, env, job.timeout_s)
         return (env, None) if result.ok else (None, failed_setup("assumption", result))
+
+    def _trusted_base_env(self) -> int | None:
+        """An empty header has no environment id, and a command without one re-imports the prelude each time;
+        proof jobs make one base environment per worker process and build on it. Kept in `header_envs` under a
+        key no validated header can equal (they have no comments), so a restart forgets it too."""
+        if _TRUSTED_BASE not in self.header_envs:
+            result, env = self._command(TRUSTED_BASE_COMMAND, None, self._config.header_timeout_s)
+            if not result.ok:
+                return None
+            self.header_envs[_TRUSTED_BASE] = env
+        return self.header_envs[_TRUSTED_BASE]
 
     def run_job(self, job: ProofJob, header: str) -> JobOutcome:
         """A trusted proof session (see `autoformal.checking.trusted`): context once, goal check, then each

@@ -34,6 +34,8 @@ from autoformal.syntax.terms import Term
 HYP_NAMESPACE = "autoformal_hyp"
 GOAL_NAMESPACE = "autoformal_goal"
 HYP_NAME = f"{HYP_NAMESPACE}.hyp"
+# A command that only makes an environment (for jobs under an empty header; see `ReplChecker`).
+TRUSTED_BASE_COMMAND = "theorem autoformal_base : True := True.intro"
 
 _FORBIDDEN_IN_PROP = re.compile(r"(?<![\w.'])(?:sorry|sorryAx|admit)(?![\w'])")
 
