@@ -22,6 +22,8 @@ from pydantic_settings import (
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
+from autoformal.checking.semantic import SemanticConfig
+from autoformal.limits import Limits
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
 from autoformal.ranking.ranker import RankerConfig
@@ -88,6 +90,10 @@ class FormalizerConfig(BaseSettings):
     lean: bool = Field(default=True, description="Elaborate candidates with Lean (False: unchecked output).")
     checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
     header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
+    semantic: SemanticConfig = Field(
+        default_factory=SemanticConfig,
+        description="Lean as a semantic judge (needs Lean): probes and proven-equivalence clusters.",
+    )
 
     names: Path | Literal["auto"] | None = Field(
         default="auto",
@@ -135,6 +141,11 @@ class FormalizerConfig(BaseSettings):
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
         "Lean or scoring (benchmarks/pipeline_overhead.py, 2 s latency, 64 LLM slots: 32 → ratio 1.41, "
         "64 → 1.11, 256 → 1.01).",
+    )
+    limits: Limits = Field(
+        default_factory=Limits,
+        description="Inputs in flight, LLM requests in flight, Lean workers, in one place; a value set here "
+        "wins over `concurrency`, `backend.max_concurrency` and the checker's worker setting.",
     )
 
     @field_validator("names", "judge_model", mode="before")

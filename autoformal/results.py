@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
 from autoformal.checking.probes import ProbeReport
 from autoformal.scoring.judge import Judgement
-
-#: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
-#: Pipeline stages in order; `names` (the static name check) only appears when a names source is configured.
-STAGES = ("generated", "extracted", "parsed", "safe", "names", "elaborated", "ranked")
 
 
 class RankedCandidate(BaseModel):
@@ -38,6 +36,9 @@ class RankedCandidate(BaseModel):
     probes: ProbeReport | None = Field(
         default=None, description="Lean's probes (vacuous/trivial/refuted, each with its tactic), when they ran."
     )
+    annotations: dict[str, Any] = Field(
+        default_factory=dict, description="What later stages attached to the candidate (provenance, probe flags)."
+    )
 
     @property
     def elaborated(self) -> bool | None:
@@ -53,9 +54,13 @@ class FormalizationResult(BaseModel):
     input: str
     candidates: list[RankedCandidate] = Field(default_factory=list, description="Best first.")
     stage_counts: dict[str, int] = Field(
-        default_factory=dict, description=f"Candidates surviving each stage: {', '.join(STAGES)}."
+        default_factory=dict,
+        description="Candidates surviving each stage that filters, keyed by the stage's name, in pipeline order "
+        "(`autoformal.pipeline.STAGE_NAMES`; optional stages such as `names` appear when they run).",
     )
-    timings: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Seconds spent per stage, keyed by the stage's name, and `total`."
+    )
     lean_checked: bool = Field(
         description="False when elaboration was skipped (`--no-lean` or no checker): nothing here was "
         "confirmed by Lean."

@@ -35,10 +35,14 @@ PORTFOLIO_VERSION = 1
 
 
 class SemanticConfig(BaseModel):
-    """Budgets of the semantic probes."""
+    """Which semantic stages run in the pipeline (opt-in: they cost Lean time per candidate), and budgets."""
 
     model_config = ConfigDict(frozen=True)
 
+    probes: bool = Field(default=False, description="Probe elaborated candidates: vacuous, trivial, refuted.")
+    equivalence: bool = Field(
+        default=False, description="Merge self-consistency clusters Lean proves equivalent (capped pairs per input)."
+    )
     timeout_s: PositiveFloat = Field(default=10.0, description="Per proof script; the worker is killed after it.")
     max_heartbeats: PositiveInt = Field(default=20_000, description="`set_option maxHeartbeats N in` per script.")
     max_pairs_per_input: PositiveInt = Field(
