@@ -107,3 +107,30 @@ def test_pairs_per_input_are_capped(tmp_path: Path) -> None:
     sent = [e["request"]["cmd"] for e in read_log(log) if "request" in e]
     contexts = [c for c in sent if c.startswith("namespace autoformal_hyp")]
     assert len(contexts) == 4  # 2 pairs × 2 directions
+
+
+def test_proven_agreement_counts_equivalent_spellings_canonical_agreement_misses(tmp_path: Path) -> None:
+    from autoformal.evaluation import BenchmarkProblem, benchmark_metrics, proven_agreement
+    from autoformal.results import FormalizationResult, RankedCandidate
+
+    def result(*statements: str) -> FormalizationResult:
+        ranked = [
+            RankedCandidate(
+                rank=i, statement=s, canonical_form=ScoringCandidate.from_statement(s).canonical_form, score=0.5
+            )
+            for i, s in enumerate(statements, start=1)
+        ]
+        return FormalizationResult(input="x", candidates=ranked, lean_checked=True)
+
+    problems = [
+        BenchmarkProblem(id="reordered", informal="x", formal=BASE, header=""),
+        BenchmarkProblem(id="second", informal="x", formal=OTHER, header=""),
+        BenchmarkProblem(id="missed", informal="x", formal=OTHER, header=""),
+    ]
+    results = [result(REORDERED), result(BASE, OTHER), result("theorem z (l : List Nat) : l.length = 3 := sorry")]
+    checker, _ = _semantic(tmp_path)
+    with checker:
+        proven = asyncio.run(proven_agreement(SemanticChecker(checker), problems, results, samples=2))
+    canonical = benchmark_metrics(problems, results, samples=2)
+    assert canonical["gold_agreement@1"] == 0.0 and canonical["gold_agreement@2"] == 1 / 3
+    assert proven == {"proven_agreement@1": 1 / 3, "proven_agreement@2": 2 / 3, "proven_errors": 0}
