@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
@@ -25,10 +25,25 @@ from autoformal.checking.trusted import (
     TrustedProver,
 )
 
-if TYPE_CHECKING:
-    from autoformal.cache import Cache
-
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+class VerdictCache(Protocol):
+    """What the semantic checker needs of `autoformal.cache.Cache`, structurally (cache imports checking, so
+    checking must not import cache)."""
+
+    @staticmethod
+    def key(*parts: object) -> str: ...
+
+    async def read_through(
+        self,
+        namespace: str,
+        keys: Sequence[str],
+        model: type[_Model],
+        compute: Callable[[list[int]], Awaitable[Sequence[_Model]]],
+        cacheable: Callable[[_Model], bool],
+    ) -> list[_Model]: ...
+
 
 # Bump when the portfolio or the way verdicts are derived changes: cached verdicts are keyed on it.
 PORTFOLIO_VERSION = 1
@@ -62,7 +77,7 @@ class SemanticChecker:
         prover: TrustedProver,
         *,
         config: SemanticConfig | None = None,
-        cache: Cache | None = None,
+        cache: VerdictCache | None = None,
         environment: str = "",
     ) -> None:
         self.prover = prover
@@ -70,6 +85,11 @@ class SemanticChecker:
         self.cache = cache
         self.environment = environment
         self._available: dict[str, frozenset[str]] = {}
+
+    @property
+    def _budget(self) -> list[float]:
+        """What a verdict depends on besides Lean and the statements: the per-script budgets."""
+        return [self.config.timeout_s, self.config.max_heartbeats]
 
     async def available(self, header: str) -> frozenset[str]:
         """The portfolio tactics this Lean has under `header` (one witness job per tactic, once)."""
@@ -134,10 +154,8 @@ class SemanticChecker:
         """Read-through cache of verdicts keyed by canonical forms (no cache: compute everything)."""
         if self.cache is None:
             return list(await compute(list(range(len(keys)))))
-        from autoformal.cache import cache_key
-
         digests = [
-            cache_key(kind, PORTFOLIO_VERSION, self.environment, header, self.config.model_dump(), list(k))
+            self.cache.key(kind, PORTFOLIO_VERSION, self.environment, header, self.config.model_dump(), list(k))
             for k in keys
         ]
         return await self.cache.read_through(kind, digests, model, compute, cacheable)

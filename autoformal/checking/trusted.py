@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, m
 
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.portfolio import ProofScript, is_portfolio_script
-from autoformal.errors import AutoformalError, StatementSyntaxError
+from autoformal.errors import StatementSyntaxError, UntrustedStatementError
 from autoformal.syntax import canonical_form, check_safe, parse_document, pretty
 from autoformal.syntax.terms import Term
 
@@ -38,11 +38,6 @@ HYP_NAME = f"{HYP_NAMESPACE}.hyp"
 TRUSTED_BASE_COMMAND = "theorem autoformal_base : True := True.intro"
 
 _FORBIDDEN_IN_PROP = re.compile(r"(?<![\w.'])(?:sorry|sorryAx|admit)(?![\w'])")
-
-
-class UntrustedStatementError(AutoformalError):
-    """A statement cannot be used in a trusted proof command (unsafe, unparsable, or carries a tactic).
-    Not a ValueError on purpose: pydantic validators let it through unwrapped."""
 
 
 class TrustedProp(BaseModel):
