@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
+from autoformal.checking.semantic import SemanticConfig
 from autoformal.limits import Limits
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
@@ -89,6 +90,10 @@ class FormalizerConfig(BaseSettings):
     lean: bool = Field(default=True, description="Elaborate candidates with Lean (False: unchecked output).")
     checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
     header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
+    semantic: SemanticConfig = Field(
+        default_factory=SemanticConfig,
+        description="Lean as a semantic judge (needs Lean): probes and proven-equivalence clusters.",
+    )
 
     names: Path | Literal["auto"] | None = Field(
         default="auto",

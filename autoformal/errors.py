@@ -19,6 +19,7 @@ because users meet them in batch logs far from the code that raised them.
     ├── HeaderElaborationError                        ●      Lean rejects the header itself
     ├── LeanWorkerError                                      a REPL worker cannot be restarted
     ├── KiminaServerError
+    ├── UntrustedStatementError                       ●      a statement a proof job cannot be built from
     ├── CorpusError ── CorpusFormatError
     ├── RetrievalError
     │   ├── InvalidQueryError
@@ -230,6 +231,14 @@ class LeanWorkerError(AutoformalError):
 
 class KiminaServerError(AutoformalError):
     """The Kimina Lean Server could not be reached or answered outside its protocol."""
+
+
+class UntrustedStatementError(AutoformalError):
+    """A statement cannot be used in a trusted proof command (unsafe, unparsable, carries a tactic block or
+    `sorry`), or something other than a portfolio script was offered as a proof. Not a ValueError on purpose:
+    pydantic validators let it through unwrapped."""
+
+    transient = False
 
 
 # -- data: corpora, retrieval, labelled sets ----------------------------------------------------------------

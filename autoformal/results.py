@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
 from autoformal.provenance import Provenance, RepairRound
 from autoformal.scoring.judge import Judgement
 
@@ -36,6 +37,9 @@ class RankedCandidate(BaseModel):
     provenance: Provenance = Field(
         default_factory=Provenance,
         description="Sample i of the first generation, or a repair/revision with the chain of what it corrected.",
+    )
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's probes (vacuous/trivial/refuted, each with its tactic), when they ran."
     )
     annotations: dict[str, Any] = Field(
         default_factory=dict, description="What later stages attached to the candidate (provenance, probe flags)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -199,12 +199,24 @@ def eval_benchmark(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
+    proven: Annotated[
+        bool,
+        typer.Option(
+            "--proven/--no-proven",
+            help="Also report BEq+-style agreement: candidates Lean proves equivalent to the gold (needs Lean).",
+        ),
+    ] = True,
 ) -> None:
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
-    canonical-form agreement with the gold@k, back-translation similarity distribution."""
+    canonical-form agreement with the gold@k, proven (BEq+-style) agreement with the gold@k when Lean is on,
+    back-translation similarity distribution."""
     from rich.console import Console
 
-    from autoformal.evaluation import benchmark_metrics, load_benchmark
+    from autoformal.assembly import runs_proof_jobs
+    from autoformal.checking.protocol import run_coroutine_sync
+    from autoformal.checking.semantic import SemanticChecker
+    from autoformal.checking.trusted import TrustedProver
+    from autoformal.evaluation import benchmark_metrics, load_benchmark, proven_agreement
 
     err = Console(stderr=True)
     problems = load_benchmark(file, split=split, limit=limit)
@@ -223,7 +235,14 @@ def eval_benchmark(
         results = formalizer.formalize_many(
             [p.informal for p in problems], headers=[p.header for p in problems], progress=True
         )
-    metrics = benchmark_metrics(problems, results, samples=config.samples)
+        metrics = benchmark_metrics(problems, results, samples=config.samples)
+        checker = formalizer.parts.checker
+        if proven and checker is not None and runs_proof_jobs(checker):
+            prover = cast(TrustedProver, checker)  # runs_proof_jobs checked it
+            semantic = formalizer.parts.semantic or SemanticChecker(prover, config=config.semantic)
+            metrics |= run_coroutine_sync(
+                lambda: proven_agreement(semantic, problems, results, samples=config.samples)
+            )
     if as_json:
         typer.echo(json.dumps(metrics))
         return

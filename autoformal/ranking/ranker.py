@@ -19,6 +19,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "self_consistency": 0.5,
     "back_translation": 1.0,
     "elaboration": 1.0,
+    # Not fitted (no labelled data with probe verdicts). Probes run on elaborated candidates only, so the
+    # others' elaboration scores are equal; 3.0 × 0.9 exceeds the 2.5 the other defaults can add up to, so a
+    # vacuous/refuted candidate (0) ranks below any unflagged one (0.9 trivial, 1 clean).
+    "probes": 3.0,
 }
 
 

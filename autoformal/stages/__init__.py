@@ -11,16 +11,19 @@ from autoformal.stages.repair import RepairStage, RevisionStage
 from autoformal.stages.retrieve import RetrieveStage
 from autoformal.stages.safety import SafetyStage
 from autoformal.stages.score import ScoreStage
+from autoformal.stages.semantic import EquivalenceStage, ProbeStage
 
 __all__ = [
     "BacktranslateStage",
     "Candidate",
+    "EquivalenceStage",
     "ExtractStage",
     "GenerateStage",
     "Job",
     "LeanStage",
     "NamesStage",
     "ParseStage",
+    "ProbeStage",
     "RepairStage",
     "RetrieveStage",
     "RevisionStage",
