@@ -11,6 +11,7 @@ from autoformal.cli import evaluate as _evaluate  # noqa: F401  (registers comma
 from autoformal.cli import formalize as _formalize  # noqa: F401  (registers commands)
 from autoformal.cli import index as _index  # noqa: F401  (registers commands)
 from autoformal.cli import llm as _llm  # noqa: F401  (registers commands)
+from autoformal.cli import mcp as _mcp  # noqa: F401  (registers commands)
 from autoformal.cli import parse as _parse  # noqa: F401  (registers commands)
 from autoformal.cli.app import app
 
