@@ -22,7 +22,7 @@ def mcp(
         str | None,
         typer.Option("--http", metavar="HOST:PORT", help="Serve streamable HTTP here instead of stdio."),
     ] = None,
-    no_lean: Annotated[bool, typer.Option("--no-lean", help="Do not start Lean (check and formalize skip it).")] = False,
+    no_lean: Annotated[bool, typer.Option("--no-lean", help="Do not start Lean (check, formalize skip it).")] = False,
 ) -> None:
     """Run the MCP server (tools: formalize, check, search_mathlib, parse). Settings come from AUTOFORMAL_*
     variables and autoformal.toml, as for `formalize`; components start on first use and stay warm."""
