@@ -13,6 +13,7 @@ from autoformal.cli import index as _index  # noqa: F401  (registers commands)
 from autoformal.cli import llm as _llm  # noqa: F401  (registers commands)
 from autoformal.cli import mcp as _mcp  # noqa: F401  (registers commands)
 from autoformal.cli import parse as _parse  # noqa: F401  (registers commands)
+from autoformal.cli import review as _review  # noqa: F401  (registers commands)
 from autoformal.cli.app import app
 
 

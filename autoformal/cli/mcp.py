@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from autoformal.cli.app import app
+from autoformal.cli.app import app, require_extra
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -29,6 +29,8 @@ def mcp(
     import logging
 
     from pydantic import ValidationError
+
+    require_extra("mcp", "serve")
 
     from autoformal.config import FormalizerConfig
     from autoformal.mcp import AutoformalTools, build_server
