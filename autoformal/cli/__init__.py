@@ -13,7 +13,9 @@ from autoformal.cli import export as _export  # noqa: F401  (registers commands)
 from autoformal.cli import formalize as _formalize  # noqa: F401  (registers commands)
 from autoformal.cli import index as _index  # noqa: F401  (registers commands)
 from autoformal.cli import llm as _llm  # noqa: F401  (registers commands)
+from autoformal.cli import mcp as _mcp  # noqa: F401  (registers commands)
 from autoformal.cli import parse as _parse  # noqa: F401  (registers commands)
+from autoformal.cli import review as _review  # noqa: F401  (registers commands)
 from autoformal.cli.app import app
 
 
