@@ -113,6 +113,9 @@ class BulkSummary(BaseModel):
     failed: int = 0
     failures: list[str] = Field(default_factory=list, description="First few failures of this run (not written).")
     wall_s: float = 0.0
+    cluster: dict[str, Any] | None = Field(
+        default=None, description="With --ray: the cluster that ran this run (nodes, CPUs, actors, endpoints)."
+    )
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -198,15 +201,10 @@ async def run_bulk(
     async def worker() -> None:
         nonlocal consecutive
         for problem in queue:  # a shared iterator: each problem goes to exactly one worker
-            t0 = time.perf_counter()
             try:
-                result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
-                record = {"id": problem.id, "elapsed_s": round(time.perf_counter() - t0, 4)}
-                record.update(result.model_dump(mode="json"))
+                record = await problem_record(formalizer, problem, default_header)
             except FATAL_ERRORS:
                 raise
-            except _PER_PROBLEM as exc:
-                record = _error_record(problem, exc, time.perf_counter() - t0)
             except Exception as exc:
                 consecutive += 1
                 summary.failed += 1
@@ -240,8 +238,19 @@ async def run_bulk(
     return summary
 
 
-def _error_record(problem: Problem, exc: Exception, elapsed: float) -> dict[str, Any]:
-    result = FormalizationResult(
-        input=problem.text, lean_checked=False, errors=[f"{type(exc).__name__}: {exc}"], stage_counts={}
-    )
+async def problem_record(formalizer: Formalizes, problem: Problem, default_header: str | None) -> dict[str, Any]:
+    """The output line for one problem: its result, or its error when retrying cannot help (per-problem
+    errors). Fatal and retryable errors are raised: the caller stops the run, or writes nothing so that
+    `--resume` retries the problem. Shared by local and Ray bulk."""
+    t0 = time.perf_counter()
+    try:
+        result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
+    except _PER_PROBLEM as exc:
+        return failure_record(problem, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+    return {"id": problem.id, "elapsed_s": round(time.perf_counter() - t0, 4), **result.model_dump(mode="json")}
+
+
+def failure_record(problem: Problem, reason: str, elapsed: float) -> dict[str, Any]:
+    """The output line of a problem that ends without candidates, with the reason."""
+    result = FormalizationResult(input=problem.text, lean_checked=False, errors=[reason], stage_counts={})
     return {"id": problem.id, "elapsed_s": round(elapsed, 4), **result.model_dump(mode="json")}
