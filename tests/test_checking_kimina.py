@@ -1,16 +1,10 @@
-"""KiminaChecker against a loopback HTTP stand-in of the Kimina Lean Server's `POST /api/check`.
-
-The stand-in follows the server's schema (project-numina/kimina-lean-server: `CheckRequest` with
-`snippets[{id, code}]`, `timeout`, `debug`, `reuse`; `CheckResponse` with `results[{id, time, error |
-response}]`, positions relative to the whole snippet) and elaborates with the stand-in REPL's rules."""
+"""KiminaChecker against `autoformal.testing.kimina_standin`, a loopback stand-in of the Kimina Lean Server's
+`POST /api/check` that splits imports off, reuses REPLs per header with the server's env handling and health
+check, and elaborates with the stand-in REPL's rules."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -21,71 +15,12 @@ from autoformal.checking import (
     KiminaServerError,
     build_checker,
 )
-from autoformal.testing.standin_repl import elaborate
+from autoformal.checking.kimina import snippet_code
+from autoformal.testing.kimina_standin import KiminaStandin, split_snippet
 
 HEADER = "import Mathlib\nopen Real"
 GOOD = "theorem g (n : Nat) : n + 0 = n := sorry"
 BAD = 'theorem b (n : Nat) :\n  n + "a" = n := sorry'
-
-
-class KiminaStandin:
-    def __init__(self, api_key: str | None = None) -> None:
-        self.api_key = api_key
-        self.payloads: list[dict[str, Any]] = []
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                if self.path != "/api/check":
-                    return self._send(404, {"detail": "Not Found"})
-                if standin.api_key and self.headers.get("Authorization") != f"Bearer {standin.api_key}":
-                    return self._send(401, {"detail": "Invalid API key"})
-                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                standin.payloads.append(payload)
-                results = [standin.answer(s["id"], s["code"], payload["timeout"]) for s in payload["snippets"]]
-                return self._send(200, {"results": results})
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @staticmethod
-    def answer(snippet_id: str, code: str, timeout: int) -> dict[str, Any]:
-        if "standin_fault_hang" in code:
-            return {
-                "id": snippet_id,
-                "time": timeout,
-                "error": f"Lean REPL command timed out in {timeout} seconds",
-            }
-        if "standin_fault_crash" in code:
-            return {"id": snippet_id, "time": 0.1, "error": "REPL process died"}
-        if "standin_fault_unknown_env" in code:
-            return {"id": snippet_id, "time": 0.0, "response": {"message": "Unknown environment."}}
-        messages, sorries, _ = elaborate(code, frozenset(), first_command=True)
-        response: dict[str, Any] = {"env": 0}
-        if messages:
-            response["messages"] = messages
-        if sorries:
-            response["sorries"] = sorries
-        return {"id": snippet_id, "time": 0.01, "response": response}
-
-    def __enter__(self) -> KiminaStandin:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -143,7 +78,8 @@ async def test_async_check_and_api_key() -> None:
     with KiminaStandin(api_key="s3cret") as server:
         async with KiminaChecker(KiminaCheckerConfig(url=server.url, api_key="s3cret")) as checker:
             (result,) = await checker.check([GOOD], "")
-        assert result.ok and server.payloads[0]["snippets"][0]["code"] == GOOD
+        # no import in the header: `import Init` is sent so the server builds env 0 from a header command
+        assert result.ok and server.payloads[0]["snippets"][0]["code"] == f"import Init\n\n{GOOD}"
         with (
             KiminaChecker(KiminaCheckerConfig(url=server.url, api_key="wrong")) as checker,
             pytest.raises(KiminaServerError, match=r"401.*AUTOFORMAL_KIMINA_API_KEY"),
@@ -165,3 +101,83 @@ def test_build_checker_gives_a_kimina_checker(kimina: KiminaStandin) -> None:
     with build_checker(KiminaCheckerConfig(url=kimina.url)) as checker:
         assert isinstance(checker, KiminaChecker)
         assert checker.check_sync([GOOD], HEADER)[0].ok
+
+
+# -- what the real server does to snippets (kimina-ast-server 2.1.3): the stand-in reproduces it -----------
+
+
+def test_split_snippet_mirrors_the_server() -> None:
+    code = "\nimport Mathlib.Tactic\n import Init\n\nimport Mathlib.Data.Real\nimport Init\n\nopen Real\n\ntheorem x"
+    assert split_snippet(code) == ("import Mathlib\nimport Init", "open Real\n\ntheorem x")
+    assert split_snippet("theorem x : True := sorry") == ("", "theorem x : True := sorry")
+    assert split_snippet("-- c\nimport Init\ntheorem x") == ("", "-- c\nimport Init\ntheorem x")
+
+
+@pytest.mark.parametrize(
+    ("header", "offset"),
+    [
+        ("", 0),
+        ("import Init", 0),
+        ("import Init\nopen Nat", 2),
+        ("open Nat", 2),
+        ("import Mathlib\nopen BigOperators Real Nat Topology", 2),
+        ("import Mathlib\n\n\nopen Real\nset_option maxHeartbeats 400000\n", 3),
+        ("-- why\nimport Init\nopen Nat", 3),  # the import is moved above the comment
+    ],
+)
+def test_snippet_code_offsets_count_from_what_the_server_sends_the_repl(header: str, offset: int) -> None:
+    code, got = snippet_code(header, BAD)
+    assert got == offset
+    server_header, body = split_snippet(code)
+    assert server_header.startswith("import ")  # always a header command, so env 0 holds no statement
+    assert body.splitlines()[offset:] == BAD.splitlines()
+
+
+@pytest.mark.parametrize(
+    "header", ["", "open Nat", "import Init", "import Init\nopen Nat", "import Mathlib\nopen Real", "open Nat\n\n"]
+)
+def test_error_positions_are_relative_to_the_statement_for_every_header_shape(header: str) -> None:
+    with KiminaStandin() as server, KiminaChecker(KiminaCheckerConfig(url=server.url)) as checker:
+        (result,) = checker.check_sync([BAD], header)
+    error = next(m for m in result.messages if m.severity == "error")
+    assert (error.line, error.column, error.end_line) == (2, 2, 2)
+
+
+@pytest.mark.parametrize("header", ["", "open Nat", "import Init", "import Mathlib\nopen Real"])
+def test_statements_are_independent_whatever_the_header(header: str) -> None:
+    # Six statements with one name, on a server with one REPL: each must see only the header's env.
+    same_name = ["theorem t : True := sorry"] * 6
+    with (
+        KiminaStandin(max_repls=1) as server,
+        KiminaChecker(KiminaCheckerConfig(url=server.url, batch_size=2)) as checker,
+    ):
+        results = checker.check_sync(same_name, header)
+    assert [r.status for r in results] == [CheckStatus.OK] * 6
+    bodies = [c.request for c in server.commands if c.request["cmd"].endswith("theorem t : True := sorry")]
+    assert len(bodies) == 6 and all(b.get("env") == 0 for b in bodies)  # env 0: the header command's env
+    assert server.commands[0].request == {"cmd": split_snippet(snippet_code(header, "")[0])[0]}
+
+
+def test_the_standin_reproduces_both_defects_of_naive_snippets() -> None:
+    """Snippets as a naive client builds them (header + statement, no import): the stand-in answers as the
+    real server does, so a client that sends them sees chained statements and shifted positions."""
+    with KiminaStandin(max_repls=1) as server:
+        naive = [{"id": str(i), "code": "theorem t : True := sorry"} for i in range(3)]
+        results = server.check({"snippets": naive, "timeout": 5, "reuse": True})
+        shifted = server.check({"snippets": [{"id": "b", "code": f"import Init\n\n{BAD}"}], "timeout": 5})
+    statuses = [
+        "error" if any(m["severity"] == "error" for m in r["response"].get("messages", [])) else "ok" for r in results
+    ]
+    assert sorted(statuses) == ["error", "error", "ok"]  # the first body became env 0
+    assert shifted[0]["response"]["messages"][0]["pos"] == {"line": 2, "column": 2}  # not line 4
+    cmds = [c.request for c in server.commands]
+    assert {"cmd": "#eval 1", "env": 0, "gc": True} in cmds  # the health check of a reused REPL
+    assert cmds[0] == {"cmd": "theorem t : True := sorry"}  # a fresh REPL's first body is sent without env
+
+
+def test_mixed_headers_evict_warm_repls() -> None:
+    with KiminaStandin(max_repls=1) as server, KiminaChecker(KiminaCheckerConfig(url=server.url)) as checker:
+        for header in ("import Init", "import Mathlib", "import Init"):
+            checker.check_sync([GOOD], header)
+    header_commands = [c for c in server.commands if c.request["cmd"].startswith("import")]
+    assert len(header_commands) == 3 and len({c.repl for c in header_commands}) == 3

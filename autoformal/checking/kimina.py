@@ -1,11 +1,20 @@
 """`KiminaChecker`: the same protocol, served by a running Kimina Lean Server
-(project-numina/kimina-lean-server), the engine for checking at cluster scale.
+(project-numina/kimina-lean-server, PyPI `kimina-ast-server`), the engine for checking at cluster scale.
 
 Wire format (`POST /api/check`): request `{"snippets": [{"id", "code"}], "timeout", "debug", "reuse"}`; reply
 `{"results": [{"id", "time", "error"?, "response"?}]}` where `response` is the REPL's own command reply (or a
-`{"message"}` REPL error) and `error` a server-side failure ("... timed out ..." for timeouts). The server
-splits each snippet into header and body itself, keeps REPLs warm per header (`reuse`), and reports positions
-relative to the whole snippet; we send `header + blank line + statement` and subtract the header's lines.
+`{"message"}` REPL error) and `error` a server-side failure ("... timed out ..." for timeouts).
+
+What the server does with a snippet (`server/split.py`, `server/repl.py` in 2.1.3), and why the client shapes
+snippets as it does:
+- it splits the snippet into the leading `import` lines (the header, which keys its warm REPLs; any
+  `import Mathlib.*` becomes `import Mathlib`) and the body, dropping those lines and the blank lines after
+  them. Positions in the reply count from the body's first line, so the client maps them back through the
+  lines the server dropped (`snippet_code`);
+- a fresh REPL runs the header as its first command (env 0) and every body with `env: 0`; with no import
+  there is no header command, so the FIRST BODY becomes env 0 and every later snippet on that REPL sees its
+  declarations. The client therefore always sends at least one import (`import Init`, which every Lean 4
+  has), keeping statements independent of each other.
 """
 
 from __future__ import annotations
@@ -20,12 +29,31 @@ from autoformal.checking.errors import KiminaServerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
 
+# Every Lean 4 has the module `Init` (the prelude), so importing it changes nothing but gives the server a
+# header command to build env 0 from.
+FALLBACK_IMPORT = "import Init"
+
+
+def _server_header_line_count(lines: list[str]) -> int:
+    """How many leading lines the server's `split_snippet` takes as header (imports and blank lines)."""
+    count = 0
+    while count < len(lines) and (not lines[count].strip() or lines[count].strip().startswith("import ")):
+        count += 1
+    return count
+
 
 def snippet_code(header: str, statement: str) -> tuple[str, int]:
-    """The code sent for one statement and how many lines precede the statement in it."""
-    if not header:
-        return statement, 0
-    return f"{header}\n\n{statement}", header.count("\n") + 2
+    """The code sent for one statement, and the line offset to subtract from the server's positions.
+
+    The header's `import` lines go first (Lean wants them there anyway; a comment before them would make the
+    server send them as body) and `import Init` stands in when there is none. The offset is the number of
+    lines between the end of what the server strips and the statement's first line."""
+    lines = header.splitlines()
+    imports = [line.strip() for line in lines if line.strip().startswith("import ")]
+    rest = [line for line in lines if not line.strip().startswith("import ")]
+    prefix = "\n".join([*(imports or [FALLBACK_IMPORT]), *rest]) + "\n\n"
+    code = prefix + statement
+    return code, len(prefix.splitlines()) - _server_header_line_count(code.splitlines())
 
 
 class KiminaChecker(BaseChecker):
