@@ -4,7 +4,10 @@ check, and elaborates with the stand-in REPL's rules."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +184,52 @@ def test_mixed_headers_evict_warm_repls() -> None:
             checker.check_sync([GOOD], header)
     header_commands = [c for c in server.commands if c.request["cmd"].startswith("import")]
     assert len(header_commands) == 3 and len({c.repl for c in header_commands}) == 3
+
+
+# -- concurrency sized by the server's capacity ------------------------------------------------------------
+
+
+def test_requests_in_flight_follow_the_server_repls() -> None:
+    assert KiminaCheckerConfig(server_repls=4, batch_size=2).requests_in_flight == 8  # 4 snippets per REPL
+    assert KiminaCheckerConfig(server_repls=64, batch_size=8).requests_in_flight == 32
+    assert KiminaCheckerConfig(server_repls=1, batch_size=8).requests_in_flight == 2  # one travels, one runs
+    assert KiminaCheckerConfig(server_repls=64, max_concurrent_requests=3).requests_in_flight == 3
+
+
+def test_every_server_repl_is_kept_busy() -> None:
+    statements = [f"theorem t{i} : True := sorry" for i in range(32)]
+    config = KiminaCheckerConfig(server_repls=4, batch_size=2)
+    with (
+        KiminaStandin(max_repls=4, command_latency_s=0.02) as server,
+        KiminaChecker(config.model_copy(update={"url": server.url})) as checker,
+    ):
+        results = checker.check_sync(statements, "")
+    assert all(r.ok for r in results) and len(server.payloads) == 16
+    assert server.peak_busy == 4 and 2 <= server.peak_requests <= 8
+
+
+async def test_concurrent_check_calls_share_the_request_limit() -> None:
+    with KiminaStandin(max_repls=2, command_latency_s=0.02) as server:
+        config = KiminaCheckerConfig(url=server.url, batch_size=1, max_concurrent_requests=3)
+        async with KiminaChecker(config) as checker:
+            batches = [[f"theorem t{k}_{i} : True := sorry" for i in range(4)] for k in range(5)]
+            done = await asyncio.gather(*(checker.check(b, "open Nat") for b in batches))
+    assert all(r.ok for results in done for r in results)
+    assert len(server.payloads) == 20 and server.peak_requests == 3
+
+
+def test_the_cli_keeps_several_requests_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from autoformal.cli import app
+
+    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
+    source = tmp_path / "in.lean"
+    source.write_text("\n\n".join(f"theorem t{i} : True := sorry" for i in range(40)) + "\n", encoding="utf-8")
+    with KiminaStandin(max_repls=2, command_latency_s=0.02) as server:
+        argv = ["check", str(source), "--kimina-url", server.url, "--kimina-repls", "2", "--json"]
+        result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["ok"] * 40
+    # 8 per request, 2 REPLs x 4 snippets in flight / 8 -> 2 requests at once (it was 1: one call at a time)
+    assert len(server.payloads) == 5 and server.peak_requests == 2 and server.peak_busy == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -115,8 +116,38 @@ class KiminaCheckerConfig(BaseModel):
     api_key: str | None = Field(default_factory=lambda: os.environ.get("AUTOFORMAL_KIMINA_API_KEY"))
     timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
     batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
-    max_concurrent_requests: PositiveInt = 4
+    server_repls: PositiveInt = Field(
+        default_factory=lambda: _positive_env("AUTOFORMAL_KIMINA_REPLS", 4),
+        description="The server's LEAN_SERVER_MAX_REPLS: how many snippets it elaborates at once.",
+    )
+    max_concurrent_requests: PositiveInt | None = Field(
+        default=None,
+        description="Requests in flight at once, over all concurrent `check` calls of one checker (default: "
+        "enough for KIMINA_SNIPPETS_PER_REPL snippets per server REPL).",
+    )
     http_timeout_s: PositiveFloat = Field(
         default=600.0,
         description="HTTP read timeout for one batch (the server's per-snippet timeouts add up).",
     )
+
+    @property
+    def requests_in_flight(self) -> int:
+        """Enough requests that every server REPL has work queued while replies travel, and no more: a
+        snippet queued on the server counts against its request's safety timeout (timeout x snippets + 10 s)."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        return max(2, math.ceil(KIMINA_SNIPPETS_PER_REPL * self.server_repls / self.batch_size))
+
+
+# Snippets in flight per server REPL when the client sizes its requests (measured: see the README's Kimina
+# section and benchmarks/kimina_throughput.py).
+KIMINA_SNIPPETS_PER_REPL = 4
+
+
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} is not a positive integer; set it to the server's LEAN_SERVER_MAX_REPLS")
+    return int(raw)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 
 import httpx
 
@@ -69,6 +70,9 @@ class KiminaChecker(BaseChecker):
         super().__init__(safety_gate)
         self.config = config or KiminaCheckerConfig()
         self._transport = transport
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
         self._closed = False
 
     def _client(self) -> httpx.AsyncClient:
@@ -82,16 +86,26 @@ class KiminaChecker(BaseChecker):
             transport=self._transport,
         )
 
+    def _request_slots(self) -> asyncio.Semaphore:
+        """One limit on requests in flight for all `check` calls running on this event loop (the pipeline
+        checks many inputs at once), so that together they keep the server's REPLs busy without queueing
+        past its timeouts."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.config.requests_in_flight)
+        return slots
+
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
         if self._closed:
             raise KiminaServerError("the checker is closed; create a new KiminaChecker")
         size = self.config.batch_size
         batches = [list(range(i, min(i + size, len(statements)))) for i in range(0, len(statements), size)]
-        limit = asyncio.Semaphore(self.config.max_concurrent_requests)
+        slots = self._request_slots()
         async with self._client() as client:
 
             async def run(batch: list[int]) -> list[CheckResult]:
-                async with limit:
+                async with slots:
                     return await self._check_batch(client, [statements[i] for i in batch], header)
 
             done = await asyncio.gather(*(run(b) for b in batches))

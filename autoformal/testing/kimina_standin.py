@@ -86,7 +86,8 @@ class SentCommand:
 
 class KiminaStandin:
     """`with KiminaStandin() as server:` serves on `server.url`; `payloads` holds the requests received,
-    `commands` what each REPL was sent, `peak_busy` the most REPLs busy at once."""
+    `commands` what each REPL was sent, `peak_busy` the most REPLs busy at once, `peak_requests` the most
+    `/api/check` requests being served at once."""
 
     def __init__(self, api_key: str | None = None, *, max_repls: int = 2, command_latency_s: float = 0.0) -> None:
         self.api_key = api_key
@@ -95,6 +96,8 @@ class KiminaStandin:
         self.payloads: list[dict[str, Any]] = []
         self.commands: list[SentCommand] = []
         self.peak_busy = 0
+        self.peak_requests = 0
+        self._requests_now = 0
         self._free: list[_Repl] = []
         self._busy: set[_Repl] = set()
         self._cond = threading.Condition()
@@ -214,7 +217,14 @@ def _handler(standin: KiminaStandin) -> type[BaseHTTPRequestHandler]:
                 return self._send(422, {"detail": [{"type": "value_error", "msg": detail}]})
             with standin._cond:
                 standin.payloads.append(payload)
-            return self._send(200, {"results": standin.check(payload)})
+                standin._requests_now += 1
+                standin.peak_requests = max(standin.peak_requests, standin._requests_now)
+            try:
+                results = standin.check(payload)
+            finally:
+                with standin._cond:
+                    standin._requests_now -= 1
+            return self._send(200, {"results": results})
 
         def _send(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()
