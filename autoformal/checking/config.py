@@ -139,9 +139,11 @@ class KiminaCheckerConfig(BaseModel):
         return max(2, math.ceil(KIMINA_SNIPPETS_PER_REPL * self.server_repls / self.batch_size))
 
 
-# Snippets in flight per server REPL when the client sizes its requests (measured: see the README's Kimina
-# section and benchmarks/kimina_throughput.py).
-KIMINA_SNIPPETS_PER_REPL = 4
+# Snippets in flight per server REPL when the client sizes its requests: one default-sized request per REPL.
+# Fewer leave REPLs idle while replies travel (the server polls each request's completion every 0.1 s); more
+# only queue on the server, where the wait counts against each request's safety timeout. Measured with
+# benchmarks/kimina_throughput.py (README, Kimina section).
+KIMINA_SNIPPETS_PER_REPL = 8
 
 
 def _positive_env(name: str, default: int) -> int:

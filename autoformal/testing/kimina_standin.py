@@ -76,6 +76,11 @@ class _Repl:
     last_used: float = field(default_factory=time.monotonic)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 4096  # the real server's uvicorn backlog; the default 5 resets bursts of connections
+
+
 @dataclass(frozen=True)
 class SentCommand:
     """One command a stand-in REPL received, as the server wrote it to the REPL's stdin."""
@@ -102,8 +107,7 @@ class KiminaStandin:
         self._busy: set[_Repl] = set()
         self._cond = threading.Condition()
         self._ids = itertools.count()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     # -- the manager (server/manager.py) ----------------------------------------------------------------
