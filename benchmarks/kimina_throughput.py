@@ -1,7 +1,8 @@
 """Throughput of checking on a Kimina Lean Server: the server's API called directly (all statements in one
 `POST /api/check`, the fastest a client can ask) against `KiminaChecker` (the Python API and the pipeline's
 path), `autoformal check --kimina-url` (the CLI, a subprocess, start-up included) and the CLI's old pattern
-(one request of 8 statements at a time), on the same statements.
+(one request of 8 statements at a time; `--before-repo` times another checkout's CLI too), on the same
+statements. `cli_one_statement_s` (a CLI run on one statement) is the start-up cost the CLI figure includes.
 
 Runs the REAL server (kimina-ast-server 2.1.3, set up by `autoformal.testing.kimina_server`, on the core Lean
 or AUTOFORMAL_LEAN_PROJECT) when Python >= 3.12 and Lean are present; otherwise, or with `--server standin`,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -75,18 +77,19 @@ def client(config: KiminaCheckerConfig, statements: list[str], chunk: int | None
     return sum(r.ok for r in results)
 
 
-def cli(url: str, max_repls: int, statements: list[str]) -> int:
+def cli(url: str, statements: list[str], repo: Path, extra: list[str]) -> int:
+    """`autoformal check --kimina-url` as a user runs it, from the checkout `repo` (a fresh process)."""
     with tempfile.TemporaryDirectory() as tmp:
         source, header = Path(tmp) / "in.lean", Path(tmp) / "header.lean"
         source.write_text("\n\n".join(statements) + "\n", encoding="utf-8")
         header.write_text(HEADER, encoding="utf-8")
-        argv = ["check", str(source), "--header", str(header), "--kimina-url", url]
-        argv += ["--kimina-repls", str(max_repls), "--json"]
+        argv = ["check", str(source), "--header", str(header), "--kimina-url", url, "--json", *extra]
         out = subprocess.run(
             [sys.executable, "-c", "from autoformal.cli import main; main()", *argv],
             capture_output=True,
             text=True,
-            cwd=REPO_ROOT,
+            cwd=repo,
+            env={**os.environ, "PYTHONPATH": str(repo)},
         )
     if out.returncode not in (0, 1) or len(out.stdout.splitlines()) != len(statements):
         raise RuntimeError(f"autoformal check failed: {out.stderr[-500:]}")
@@ -98,22 +101,31 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--max-repls", type=int, default=2, help="the server's LEAN_SERVER_MAX_REPLS")
     parser.add_argument("--server", choices=("auto", "real", "standin"), default="auto")
+    parser.add_argument("--before-repo", type=Path, help="also time the CLI of this checkout (e.g. main)")
     parser.add_argument("--latency", type=float, default=0.008, help="stand-in only: seconds per REPL command")
     args = parser.parse_args()
     statements = make_statements(args.n)
     with serve(args.server, args.max_repls, args.latency) as (kind, url):
         config = KiminaCheckerConfig(url=url, server_repls=args.max_repls)
+        repls, one = ["--kimina-repls", str(args.max_repls)], statements[:1]
         direct(url, statements[: 2 * args.max_repls])  # start the REPLs: every mode then finds them warm
+        client(config, statements[:1])  # and build the safety gate's parser (seconds), once, as a pipeline does
         figures = {
             "direct_api_one_request": timed("direct API, one request", args.n, lambda: direct(url, statements)),
             "checker_api": timed("KiminaChecker.check_sync", args.n, lambda: client(config, statements)),
-            "cli": timed("autoformal check (CLI)", args.n, lambda: cli(url, args.max_repls, statements)),
+            "cli": timed("autoformal check (CLI)", args.n, lambda: cli(url, statements, REPO_ROOT, repls)),
             "old_cli_pattern": timed(
                 "old CLI pattern (8 at a time)",
                 args.n,
                 lambda: client(config.model_copy(update={"max_concurrent_requests": 1}), statements, chunk=8),
             ),
         }
+        # what a CLI run costs besides checking (imports, start-up), included in the CLI figure
+        cli_startup_s = round(1 / timed("CLI on 1 statement", 1, lambda: cli(url, one, REPO_ROOT, repls)), 2)
+        if args.before_repo:
+            figures["cli_before_repo"] = timed(
+                f"CLI of {args.before_repo}", args.n, lambda: cli(url, statements, args.before_repo, [])
+            )
     print(
         json.dumps(
             {
@@ -123,6 +135,7 @@ def main() -> None:
                 "requests_in_flight": config.requests_in_flight,
                 "batch_size": config.batch_size,
                 "statements_per_s": figures,
+                "cli_one_statement_s": cli_startup_s,
                 "load_avg_1min": load_average(),
             }
         )
