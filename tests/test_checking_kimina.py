@@ -18,7 +18,7 @@ from autoformal.checking import (
     KiminaServerError,
     build_checker,
 )
-from autoformal.checking.kimina import snippet_code
+from autoformal.checking.kimina import HeaderTurns, server_repl_key, snippet_code
 from autoformal.testing.kimina_standin import KiminaStandin, split_snippet
 
 HEADER = "import Mathlib\nopen Real"
@@ -233,3 +233,81 @@ def test_the_cli_keeps_several_requests_in_flight(tmp_path: Path, monkeypatch: p
     assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["ok"] * 40
     # 8 per request, 2 REPLs x 8 snippets in flight / 8 -> 2 requests at once (it was 1: one call at a time)
     assert len(server.payloads) == 5 and server.peak_requests == 2 and server.peak_busy == 2
+
+
+# -- one server header at a time ---------------------------------------------------------------------------
+
+
+def test_server_repl_key_is_the_servers_header() -> None:
+    assert server_repl_key("") == server_repl_key("open Nat") == "import Init"
+    assert server_repl_key("import Mathlib.Tactic\nimport Mathlib.Data.Real.Basic\nopen Real") == "import Mathlib"
+    assert server_repl_key("import Init\nimport Mathlib\nimport Init") == "import Mathlib\nimport Init"
+
+
+async def _run_turns(turns: HeaderTurns, keys: list[str], hold_s: float = 0.01) -> list[tuple[str, set[str]]]:
+    """Start one request per key (in that order); record each grant with the keys in flight at the time."""
+    in_flight: list[str] = []
+    grants: list[tuple[str, set[str]]] = []
+
+    async def request(key: str) -> None:
+        async with turns.slot(key):
+            in_flight.append(key)
+            grants.append((key, set(in_flight)))
+            assert len(in_flight) <= turns.limit
+            await asyncio.sleep(hold_s)
+            in_flight.remove(key)
+
+    tasks = []
+    for key in keys:
+        tasks.append(asyncio.create_task(request(key)))
+        await asyncio.sleep(0)  # arrival order
+    await asyncio.gather(*tasks)
+    return grants
+
+
+async def test_header_turns_group_requests_by_header_without_mixing() -> None:
+    grants = await _run_turns(HeaderTurns(2), ["A", "B"] * 6)
+    assert all(len(keys) == 1 for _, keys in grants)  # never two headers in flight
+    order = [key for key, _ in grants]
+    assert order == ["A"] * 6 + ["B"] * 6  # 6 A requests fit in one turn (4 per slot x 2 slots)
+
+
+async def test_header_turns_end_so_no_header_starves() -> None:
+    grants = await _run_turns(HeaderTurns(1), ["A", "B"] + ["A"] * 10, hold_s=0.005)
+    order = [key for key, _ in grants]
+    assert order.index("B") == 4  # after the A turn's 4 requests (4 per slot x 1 slot), not after all 11
+
+
+async def test_a_cancelled_waiter_does_not_block_the_others() -> None:
+    turns = HeaderTurns(1)
+
+    async def hold(key: str, seconds: float) -> str:
+        async with turns.slot(key):
+            await asyncio.sleep(seconds)
+        return key
+
+    first = asyncio.create_task(hold("A", 0.05))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(hold("B", 0.0))
+    await asyncio.sleep(0)
+    later = asyncio.create_task(hold("C", 0.0))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    assert await asyncio.wait_for(asyncio.gather(first, later), timeout=5) == ["A", "C"]
+
+
+async def test_interleaved_headers_do_not_evict_warm_repls() -> None:
+    with KiminaStandin(max_repls=2, command_latency_s=0.005) as server:
+        config = KiminaCheckerConfig(url=server.url, batch_size=2, max_concurrent_requests=2)
+        async with KiminaChecker(config) as checker:
+            headers = ["import Init\nopen Nat", "import Mathlib\nopen Real"] * 3
+            calls = [
+                checker.check([f"theorem t{k}_{i} : True := sorry" for i in range(4)], h) for k, h in enumerate(headers)
+            ]
+            done = await asyncio.gather(*calls)
+    assert all(r.ok for results in done for r in results)
+    started = [c for c in server.commands if c.request["cmd"].startswith("import")]
+    # one turn per header: each starts its 2 REPLs once (interleaved, it would evict on every request)
+    first, second = sorted({c.request["cmd"] for c in started}, key=[c.request["cmd"] for c in started].index)
+    assert {first, second} == {"import Init", "import Mathlib"}
+    assert [c.request["cmd"] for c in started] == [first] * 2 + [second] * 2

@@ -20,8 +20,10 @@ snippets as it does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import weakref
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -57,6 +59,74 @@ def snippet_code(header: str, statement: str) -> tuple[str, int]:
     return code, len(prefix.splitlines()) - _server_header_line_count(code.splitlines())
 
 
+def server_repl_key(header: str) -> str:
+    """The header the server keeps warm REPLs under for our snippets (`split.py`): the imports, with any
+    `import Mathlib.*` as `import Mathlib`. Headers differing only in `open`s share REPLs."""
+    imports = [line.strip() for line in header.splitlines() if line.strip().startswith("import ")]
+    mathlib = any(line.startswith("import Mathlib") for line in imports)
+    rest = dict.fromkeys(line for line in imports if not line.startswith("import Mathlib"))
+    return "\n".join((["import Mathlib"] if mathlib else []) + list(rest)) or FALLBACK_IMPORT
+
+
+class HeaderTurns:
+    """Request slots shared by every `check` call on one event loop, granted one server header at a time.
+
+    The server keeps REPLs warm per header and, when all are taken, evicts one to start a REPL for another
+    header (re-importing Mathlib costs seconds and GBs). So the header in flight keeps its turn, its waiting
+    requests going ahead of other headers' for up to `TURN_REQUESTS_PER_SLOT` requests per slot; then, or
+    when it has no request waiting, its requests drain and the header that has waited longest takes over."""
+
+    TURN_REQUESTS_PER_SLOT = 4
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight = 0
+        self._active: str | None = None
+        self._turn_grants = 0
+        self._queue: list[tuple[str, asyncio.Future[None]]] = []
+
+    @contextlib.asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        granted = asyncio.get_running_loop().create_future()
+        self._queue.append((key, granted))
+        self._grant()
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():  # granted just before the cancel landed
+                self._release()
+            else:
+                self._grant()  # it may have been the request holding the next turn back
+            raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _next(self) -> int | None:
+        """Index in the queue of the request to start now, if any."""
+        self._queue = [(k, f) for k, f in self._queue if not f.cancelled()]
+        if self._turn_grants < self.TURN_REQUESTS_PER_SLOT * self.limit:
+            same = next((i for i, (key, _) in enumerate(self._queue) if key == self._active), None)
+            if same is not None:
+                return same
+        # the turn is over: once its requests have drained, the longest-waiting request starts the next one
+        return 0 if self._queue and self._in_flight == 0 else None
+
+    def _grant(self) -> None:
+        while self._in_flight < self.limit and (i := self._next()) is not None:
+            key, granted = self._queue.pop(i)
+            if key != self._active or self._turn_grants >= self.TURN_REQUESTS_PER_SLOT * self.limit:
+                self._active, self._turn_grants = key, 0
+            self._in_flight += 1
+            self._turn_grants += 1
+            granted.set_result(None)
+
+    def _release(self) -> None:
+        self._in_flight -= 1
+        self._grant()
+
+
 class KiminaChecker(BaseChecker):
     """Checks statements through a Kimina Lean Server's `POST /api/check`."""
 
@@ -70,9 +140,7 @@ class KiminaChecker(BaseChecker):
         super().__init__(safety_gate)
         self.config = config or KiminaCheckerConfig()
         self._transport = transport
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HeaderTurns] = weakref.WeakKeyDictionary()
         self._closed = False
 
     def _client(self) -> httpx.AsyncClient:
@@ -86,14 +154,13 @@ class KiminaChecker(BaseChecker):
             transport=self._transport,
         )
 
-    def _request_slots(self) -> asyncio.Semaphore:
-        """One limit on requests in flight for all `check` calls running on this event loop (the pipeline
-        checks many inputs at once), so that together they keep the server's REPLs busy without queueing
-        past its timeouts."""
+    def _request_slots(self) -> HeaderTurns:
+        """The slots of this event loop: the pipeline checks many inputs at once, and together they should
+        keep the server's REPLs busy without queueing past its timeouts or evicting each other's headers."""
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)
         if slots is None:
-            slots = self._slots[loop] = asyncio.Semaphore(self.config.requests_in_flight)
+            slots = self._slots[loop] = HeaderTurns(self.config.requests_in_flight)
         return slots
 
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
@@ -101,11 +168,11 @@ class KiminaChecker(BaseChecker):
             raise KiminaServerError("the checker is closed; create a new KiminaChecker")
         size = self.config.batch_size
         batches = [list(range(i, min(i + size, len(statements)))) for i in range(0, len(statements), size)]
-        slots = self._request_slots()
+        slots, key = self._request_slots(), server_repl_key(header)
         async with self._client() as client:
 
             async def run(batch: list[int]) -> list[CheckResult]:
-                async with slots:
+                async with slots.slot(key):
                     return await self._check_batch(client, [statements[i] for i in batch], header)
 
             done = await asyncio.gather(*(run(b) for b in batches))
