@@ -311,3 +311,11 @@ async def test_interleaved_headers_do_not_evict_warm_repls() -> None:
     first, second = sorted({c.request["cmd"] for c in started}, key=[c.request["cmd"] for c in started].index)
     assert {first, second} == {"import Init", "import Mathlib"}
     assert [c.request["cmd"] for c in started] == [first] * 2 + [second] * 2
+
+
+def test_server_repls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOFORMAL_KIMINA_REPLS", "16")
+    assert KiminaCheckerConfig().server_repls == 16 and KiminaCheckerConfig().requests_in_flight == 16
+    monkeypatch.setenv("AUTOFORMAL_KIMINA_REPLS", "0")
+    with pytest.raises(ValueError, match="LEAN_SERVER_MAX_REPLS"):
+        KiminaCheckerConfig()
