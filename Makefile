@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean kimina-server
+.PHONY: run test lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,15 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
 
-test: $(STAMP)
-	$(BIN)/ruff check autoformal tests benchmarks examples
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
+.PHONY: kimina-server
 # The real Kimina Lean Server's venv (Python >= 3.12 needed) in ~/.cache/autoformal-kimina-server, for
 # tests/test_kimina_real_server.py and benchmarks/kimina_throughput.py (about 1.5-4 min once, then cached).
 kimina-server: $(STAMP)
 	$(BIN)/python -m autoformal.testing.kimina_server --build
+
+test: $(STAMP)
+	$(BIN)/ruff check autoformal tests benchmarks examples
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

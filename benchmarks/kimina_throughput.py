@@ -135,7 +135,7 @@ def main() -> None:
                 "server": kind,
                 "n": args.n,
                 "max_repls": args.max_repls,
-                "requests_in_flight": config.requests_in_flight,
+                "requests_in_flight": config.max_concurrent_requests,
                 "batch_size": config.batch_size,
                 "statements_per_s": figures,
                 "cli_one_statement_s": cli_startup_s,

@@ -6,9 +6,9 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, model_validator
 
 from autoformal.checking.errors import LeanNotFoundError
 
@@ -117,26 +117,34 @@ class KiminaCheckerConfig(BaseModel):
     timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
     batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
     server_repls: PositiveInt = Field(
-        default_factory=lambda: _positive_env("AUTOFORMAL_KIMINA_REPLS", 4),
-        description="The server's LEAN_SERVER_MAX_REPLS: how many snippets it elaborates at once.",
+        default=4,
+        description="The server's LEAN_SERVER_MAX_REPLS: how many snippets it elaborates at once "
+        "(default: AUTOFORMAL_KIMINA_REPLS, else 4).",
     )
-    max_concurrent_requests: PositiveInt | None = Field(
-        default=None,
+    max_concurrent_requests: PositiveInt = Field(
+        default=2,
         description="Requests in flight at once, over all concurrent `check` calls of one checker (default: "
-        "enough for KIMINA_SNIPPETS_PER_REPL snippets per server REPL).",
+        "KIMINA_SNIPPETS_PER_REPL snippets per server REPL, at least 2 requests).",
     )
     http_timeout_s: PositiveFloat = Field(
         default=600.0,
         description="HTTP read timeout for one batch (the server's per-snippet timeouts add up).",
     )
 
-    @property
-    def requests_in_flight(self) -> int:
-        """Enough requests that every server REPL has work queued while replies travel, and no more: a
-        snippet queued on the server counts against its request's safety timeout (timeout x snippets + 10 s)."""
-        if self.max_concurrent_requests is not None:
-            return self.max_concurrent_requests
-        return max(2, math.ceil(KIMINA_SNIPPETS_PER_REPL * self.server_repls / self.batch_size))
+    @model_validator(mode="before")
+    @classmethod
+    def _requests_sized_by_the_server(cls, data: Any) -> Any:
+        """Unless given, requests in flight follow the server's REPLs: enough that every REPL has work queued
+        while replies travel, and no more, since a snippet queued on the server counts against its request's
+        safety timeout (timeout x snippets + 10 s)."""
+        if not isinstance(data, dict):
+            return data
+        repls = data.get("server_repls") or _positive_env("AUTOFORMAL_KIMINA_REPLS", 4)
+        data = {**data, "server_repls": repls}
+        if data.get("max_concurrent_requests") is None:
+            wanted = KIMINA_SNIPPETS_PER_REPL * int(repls) / int(data.get("batch_size") or 8)
+            data["max_concurrent_requests"] = max(2, math.ceil(wanted))
+        return data
 
 
 # Snippets in flight per server REPL when the client sizes its requests: one default-sized request per REPL.

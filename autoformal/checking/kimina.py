@@ -160,7 +160,7 @@ class KiminaChecker(BaseChecker):
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)
         if slots is None:
-            slots = self._slots[loop] = HeaderTurns(self.config.requests_in_flight)
+            slots = self._slots[loop] = HeaderTurns(self.config.max_concurrent_requests)
         return slots
 
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:

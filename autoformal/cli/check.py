@@ -95,7 +95,7 @@ def check(
             task = progress.add_task("checking", total=len(statements))
             chunk = workers * 4  # small chunks keep the bar moving; the pool stays busy within each
             if isinstance(config, KiminaCheckerConfig):  # a server needs several rounds of concurrent requests
-                chunk = config.batch_size * config.requests_in_flight * 4
+                chunk = config.batch_size * config.max_concurrent_requests * 4
             for start in range(0, len(statements), chunk):
                 results.extend(checker.check_sync(statements[start : start + chunk], header_text))
                 progress.advance(task, len(statements[start : start + chunk]))
