@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from autoformal.testing.standin_repl import StandinInstall, install_standin
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,3 +30,15 @@ def shared_lean() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared Lean transcripts not found at {path} (set AUTOFORMAL_SHARED_DIR)")
     return path
+
+
+@pytest.fixture
+def lean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandinInstall:
+    """The stand-in REPL found the way a user's Lean is found: AUTOFORMAL_LEAN_PROJECT / AUTOFORMAL_LEAN_REPL
+    and `lake` on PATH (for end-to-end CLI tests)."""
+    install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
+    monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(install.directory))
+    monkeypatch.setenv("AUTOFORMAL_LEAN_REPL", str(install.directory))
+    monkeypatch.setenv("PATH", f"{install.directory}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
+    return install
