@@ -118,7 +118,8 @@ def _scoring_components(
             config = config.model_copy(update={"lean": False})
     if not llm:
         config = config.model_copy(update={"backtranslation": False, "judge": False, "judge_model": None})
-    return assemble_scoring(config), notes
+    # Uncached, as eval always scored: a measurement must ask the model and Lean, not replay an old answer.
+    return assemble_scoring(config.model_copy(update={"cache": False})), notes
 
 
 def print_report(report: EvaluationReport, console: Console) -> None:
