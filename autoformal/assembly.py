@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, TypedDict
 
 from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.gate import TrustedContextGate
-from autoformal.checking.protocol import LeanChecker
+from autoformal.checking.protocol import BaseChecker, LeanChecker
+from autoformal.checking.semantic import SemanticChecker
+from autoformal.checking.trusted import TrustedProver
 from autoformal.config import FormalizerConfig
 from autoformal.errors import AutoformalError
 from autoformal.llm.base import LLMBackend, SupportsWarmUp
@@ -35,6 +37,7 @@ from autoformal.scoring import (
     Scorer,
     SelfConsistencyScorer,
 )
+from autoformal.scoring.semantic import ProbeScorer
 from autoformal.syntax import parse_document
 
 if TYPE_CHECKING:
@@ -101,6 +104,9 @@ class Components:
     name_checker: NameChecker | None
     backtranslator: BackTranslationScorer | None
     scorers: list[Scorer]
+    #: Lean as a semantic judge (probes, proven equivalence); None without Lean or with a checker that
+    #: cannot run proof jobs.
+    semantic: SemanticChecker | None = None
     #: Backends built only for the judge (closed with the rest).
     judge_backend: LLMBackend | None = None
     _backend_warm: bool = field(default=False, repr=False)
@@ -208,6 +214,13 @@ def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Compon
             name_checker = NameChecker(NameTable.load(names_source))
 
     judge_backend = _judge_backend(cfg, cache) if cfg.judge and cfg.judge_model is not None else None
+    semantic = (
+        SemanticChecker(lean_checker, config=cfg.semantic, cache=cache, environment=lean_environment_id(cfg))
+        if lean_checker is not None
+        and runs_proof_jobs(lean_checker)
+        and (cfg.semantic.probes or cfg.semantic.equivalence)
+        else None
+    )
     backtranslator: BackTranslationScorer | None = None
     if scorers is None:
         scorers = [ConsistencyScorer(), SelfConsistencyScorer()]
@@ -218,6 +231,8 @@ def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Compon
             scorers.append(ElaborationScorer())
         if name_checker is not None:
             scorers.append(NameScorer(name_checker, cfg.header))
+        if semantic is not None and cfg.semantic.probes:
+            scorers.append(ProbeScorer())
     else:
         backtranslator = next((s for s in scorers if isinstance(s, BackTranslationScorer)), None)
     return Components(
@@ -237,6 +252,7 @@ def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Compon
         name_checker=name_checker,
         backtranslator=backtranslator,
         scorers=list(scorers),
+        semantic=semantic,
         judge_backend=judge_backend,
     )
 
@@ -281,6 +297,14 @@ def _backend(cfg: FormalizerConfig) -> LLMBackend:
     from autoformal.llm.factory import build_backend
 
     return build_backend(cfg.limits.backend(cfg.backend))
+
+
+def runs_proof_jobs(checker: LeanChecker) -> bool:
+    """Whether `checker` (or the checker behind the cache) can run trusted proof jobs."""
+    inner = checker.checker if isinstance(checker, CachedChecker) else checker
+    if isinstance(inner, BaseChecker):
+        return type(inner)._run_trusted_jobs is not BaseChecker._run_trusted_jobs
+    return isinstance(inner, TrustedProver)
 
 
 def _lean_checker(

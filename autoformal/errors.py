@@ -19,6 +19,7 @@ because users meet them in batch logs far from the code that raised them.
     ├── HeaderElaborationError                        ●      Lean rejects the header itself
     ├── LeanWorkerError                                      a REPL worker cannot be restarted
     ├── KiminaServerError
+    ├── UntrustedStatementError                       ●      a statement a proof job cannot be built from
     ├── CorpusError ── CorpusFormatError
     ├── RetrievalError
     │   ├── InvalidQueryError
@@ -28,7 +29,9 @@ because users meet them in batch logs far from the code that raised them.
     ├── EvaluationError
     ├── UntypableError                                       a Python type with no Lean counterpart
     ├── BulkOutputError
-    └── BulkAborted
+    ├── BulkAborted
+    ├── ExportError                                          a bulk output that cannot be exported
+    └── ReviewDataError                                      a bulk output or labels file that cannot be read
 
 `fatal`: every other input of a batch would fail the same way, so `autoformal.batch` stops the batch (and
 bulk exits, telling the fix; rerun with `--resume`). Otherwise the error costs the one input it happened on.
@@ -232,6 +235,14 @@ class KiminaServerError(AutoformalError):
     """The Kimina Lean Server could not be reached or answered outside its protocol."""
 
 
+class UntrustedStatementError(AutoformalError):
+    """A statement cannot be used in a trusted proof command (unsafe, unparsable, carries a tactic block or
+    `sorry`), or something other than a portfolio script was offered as a proof. Not a ValueError on purpose:
+    pydantic validators let it through unwrapped."""
+
+    transient = False
+
+
 # -- data: corpora, retrieval, labelled sets ----------------------------------------------------------------
 
 
@@ -292,3 +303,11 @@ class BulkOutputError(AutoformalError):
 
 class BulkAborted(AutoformalError):
     """The run stopped early; the output holds every problem finished before (resume continues it)."""
+
+
+class ExportError(AutoformalError):
+    """The bulk output cannot be read (the message names the line and what to do)."""
+
+
+class ReviewDataError(AutoformalError):
+    """The bulk output or labels file cannot be read (message names the file and line)."""

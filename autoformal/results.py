@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
+from autoformal.provenance import Provenance, RepairRound
 from autoformal.scoring.judge import Judgement
 
 
@@ -31,6 +33,13 @@ class RankedCandidate(BaseModel):
     )
     cluster_size: int = Field(
         default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
+    )
+    provenance: Provenance = Field(
+        default_factory=Provenance,
+        description="Sample i of the first generation, or a repair/revision with the chain of what it corrected.",
+    )
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's probes (vacuous/trivial/refuted, each with its tactic), when they ran."
     )
     annotations: dict[str, Any] = Field(
         default_factory=dict, description="What later stages attached to the candidate (provenance, probe flags)."
@@ -63,6 +72,12 @@ class FormalizationResult(BaseModel):
     )
     errors: list[str] = Field(default_factory=list, description="Problems that did not stop the run.")
     model: str | None = Field(default=None, description="The LLM that generated the candidates.")
+    repair_rounds: list[RepairRound] = Field(
+        default_factory=list, description="What each repair round did (empty: no repair was needed or asked for)."
+    )
+    extra_requests: int = Field(
+        default=0, ge=0, description="LLM requests beyond the first generation: repairs and judge revisions."
+    )
 
     @property
     def best(self) -> RankedCandidate | None:

@@ -21,6 +21,7 @@ from autoformal.checking.kimina import KiminaChecker
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.protocol import LeanChecker
 from autoformal.checking.repl import ReplChecker
+from autoformal.checking.semantic import SemanticConfig
 from autoformal.config import FormalizerConfig
 from autoformal.llm import GenerationRequest, OpenAIBackendConfig, OpenAICompatibleBackend
 from autoformal.llm.base import LLMBackend
@@ -107,6 +108,9 @@ def parts(
         examples=0,
         names=table,
         names_filter="annotate",
+        judge=True,
+        judge_revision=True,  # every stage is built, the revision stage included
+        semantic=SemanticConfig(probes=True, equivalence=True),
     )
     components = assemble(config, embedder=embedder)
     yield components

@@ -17,16 +17,24 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.batch import BatchInput, RunsBatches
 from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
 from autoformal.bulk.output import JsonlAppender, Recovery
-from autoformal.errors import BulkAborted, is_transient
+from autoformal.errors import AutoformalError, BulkAborted, is_fatal, is_transient
 from autoformal.pipeline import STAGE_NAMES
 from autoformal.results import FormalizationResult
+
+
+class Formalizes(Protocol):
+    """What a Ray actor needs from a `Formalizer`: one input at a time."""
+
+    async def aformalize(
+        self, text: str, *, header: str | None = None, context: str | None = None
+    ) -> FormalizationResult: ...
 
 
 class BulkOptions(BaseModel):
@@ -103,6 +111,9 @@ class BulkSummary(BaseModel):
     failed: int = 0
     failures: list[str] = Field(default_factory=list, description="First few failures of this run (not written).")
     wall_s: float = 0.0
+    cluster: dict[str, Any] | None = Field(
+        default=None, description="With --ray: the cluster that ran this run (nodes, CPUs, actors, endpoints)."
+    )
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -188,7 +199,7 @@ async def run_bulk(
                 record = {"id": problem.id, "elapsed_s": round(outcome.elapsed_s, 4)}
                 record.update(outcome.result.model_dump(mode="json"))
             elif outcome.error is not None and not is_transient(outcome.error):
-                record = _error_record(problem, outcome.error, outcome.elapsed_s)
+                record = failure_record(problem, _describe(outcome.error), outcome.elapsed_s)
             else:
                 consecutive += 1
                 summary.failed += 1
@@ -215,8 +226,24 @@ async def run_bulk(
     return summary
 
 
-def _error_record(problem: Problem, exc: Exception, elapsed: float) -> dict[str, Any]:
-    result = FormalizationResult(
-        input=problem.text, lean_checked=False, errors=[f"{type(exc).__name__}: {exc}"], stage_counts={}
-    )
+async def problem_record(formalizer: Formalizes, problem: Problem, default_header: str | None) -> dict[str, Any]:
+    """One problem's output line outside a batch (a Ray actor runs problems one call at a time): its result, or
+    its error when retrying cannot help. Fatal and transient errors are raised, as `run_batch` reports them."""
+    started = time.perf_counter()
+    try:
+        result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
+    except AutoformalError as exc:
+        if is_fatal(exc) or is_transient(exc):
+            raise
+        return failure_record(problem, _describe(exc), time.perf_counter() - started)
+    return {"id": problem.id, "elapsed_s": round(time.perf_counter() - started, 4), **result.model_dump(mode="json")}
+
+
+def failure_record(problem: Problem, reason: str, elapsed: float) -> dict[str, Any]:
+    """The output line of a problem that ends without candidates, with the reason (resume skips it)."""
+    result = FormalizationResult(input=problem.text, lean_checked=False, errors=[reason], stage_counts={})
     return {"id": problem.id, "elapsed_s": round(elapsed, 4), **result.model_dump(mode="json")}
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -45,6 +45,14 @@ def eval_command(
     judge: JudgeOption = False,
     judge_model: JudgeModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
+    save_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-weights",
+            dir_okay=False,
+            help="Write the fitted ranker weights here; load them with AUTOFORMAL_RANKER__WEIGHTS_FILE.",
+        ),
+    ] = None,
 ) -> None:
     """Measure every available scorer against the labels: accuracy, precision, recall, F1, AUROC.
 
@@ -89,6 +97,12 @@ def eval_command(
     if plot is not None:
         write_reliability_plot(report, plot)
         err.print(f"reliability plot written to {plot}")
+    if save_weights is not None:
+        import json
+
+        payload = {"weights": report.weights, "fitted_on": str(file), "pairs": report.rows}
+        save_weights.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        err.print(f"ranker weights written to {save_weights} (use: AUTOFORMAL_RANKER__WEIGHTS_FILE={save_weights})")
 
 
 def _scoring_components(
@@ -200,14 +214,26 @@ def eval_benchmark(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
+    proven: Annotated[
+        bool,
+        typer.Option(
+            "--proven/--no-proven",
+            help="Also report BEq+-style agreement: candidates Lean proves equivalent to the gold (needs Lean).",
+        ),
+    ] = True,
 ) -> None:
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
-    canonical-form agreement with the gold@k, back-translation similarity distribution."""
+    canonical-form agreement with the gold@k, proven (BEq+-style) agreement with the gold@k when Lean is on,
+    back-translation similarity distribution."""
     from rich.console import Console
     from rich.markup import escape
 
+    from autoformal.assembly import runs_proof_jobs
+    from autoformal.checking.protocol import run_coroutine_sync
+    from autoformal.checking.semantic import SemanticChecker
+    from autoformal.checking.trusted import TrustedProver
     from autoformal.errors import AutoformalError
-    from autoformal.evaluation import benchmark_metrics, load_benchmark
+    from autoformal.evaluation import benchmark_metrics, load_benchmark, proven_agreement
 
     err = Console(stderr=True)
     problems = load_benchmark(file, split=split, limit=limit)
@@ -230,7 +256,14 @@ def eval_benchmark(
         except AutoformalError as exc:  # a fatal one (no server, no Lean): every problem would fail alike
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from exc
-    metrics = benchmark_metrics(problems, results, samples=config.samples)
+        metrics = benchmark_metrics(problems, results, samples=config.samples)
+        checker = formalizer.parts.checker
+        if proven and checker is not None and runs_proof_jobs(checker):
+            prover = cast(TrustedProver, checker)  # runs_proof_jobs checked it
+            semantic = formalizer.parts.semantic or SemanticChecker(prover, config=config.semantic)
+            metrics |= run_coroutine_sync(
+                lambda: proven_agreement(semantic, problems, results, samples=config.samples)
+            )
     if as_json:
         typer.echo(json.dumps(metrics))
         return

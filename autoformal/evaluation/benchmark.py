@@ -1,5 +1,6 @@
 """Whole-pipeline metrics on a benchmark with gold statements: typecheck rate@1/@k, canonical agreement with
-the gold@1/@k, reference similarity and back-translation similarity of the top candidate."""
+the gold@1/@k, reference similarity and back-translation similarity of the top candidate; with Lean, the
+BEq+-style proven agreement with the gold@1/@k (`proven_agreement`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from autoformal.checking.equivalence import Verdict, equivalent_many
+from autoformal.checking.semantic import SemanticChecker
 from autoformal.errors import EvaluationError
 from autoformal.evaluation.labelled import checkable_header, json_object
 from autoformal.results import FormalizationResult
@@ -97,4 +100,40 @@ def benchmark_metrics(
         "backtranslation_similarity@1": quantiles(similarity_1),
         "problems_without_candidates": sum(1 for r in results if not r.candidates),
         "errors": sum(len(r.errors) for r in results),
+    }
+
+
+async def proven_agreement(
+    semantic: SemanticChecker,
+    problems: Sequence[BenchmarkProblem],
+    results: Sequence[FormalizationResult],
+    *,
+    samples: int,
+) -> dict[str, object]:
+    """BEq+-style agreement with the gold: the top candidate (@1), or any of the distinct candidates (@k),
+    *proven* equivalent to the gold statement by the portfolio, next to which canonical agreement only
+    counts identical spellings. `proven_errors` counts pairs Lean could not judge (a statement that does
+    not elaborate, a gold with a tactic block): they count as misses."""
+    # One pair per distinct candidate (by canonical form, best first), at most `samples` per problem.
+    by_header: dict[str, list[tuple[int, bool, str, str]]] = {}
+    for index, (problem, result) in enumerate(zip(problems, results, strict=True)):
+        forms: dict[str, str] = {}
+        for c in result.candidates:
+            forms.setdefault(c.canonical_form or c.statement, c.statement)
+        for rank, statement in enumerate(list(forms.values())[:samples]):
+            by_header.setdefault(problem.header, []).append((index, rank == 0, statement, problem.formal))
+    top = [False] * len(problems)
+    any_k = [False] * len(problems)
+    errors = 0
+    for header, rows in by_header.items():
+        verdicts = await equivalent_many(semantic, [(statement, gold) for _, _, statement, gold in rows], header)
+        for (index, is_best, _, _), verdict in zip(rows, verdicts, strict=True):
+            errors += verdict.verdict is Verdict.ERROR
+            any_k[index] = any_k[index] or verdict.equivalent
+            top[index] = top[index] or (is_best and verdict.equivalent)
+    n = len(problems)
+    return {
+        "proven_agreement@1": sum(top) / n,
+        f"proven_agreement@{samples}": sum(any_k) / n,
+        "proven_errors": errors,
     }

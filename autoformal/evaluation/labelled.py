@@ -22,7 +22,7 @@ from autoformal.errors import EvaluationError
 
 #: Fields that reveal the label; never read.
 LEAKING_FIELDS = frozenset(
-    {"error_type", "comment", "faithfulness", "provability", "reasoning", "same_as_gold", "truncated_candidate"}
+    {"error_type", "comment", "faithfulness", "provability", "reasoning", "same_as_gold", "truncated_candidate", "note"}
 )
 
 Split = Literal["fit", "held-out"]
@@ -74,7 +74,8 @@ def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
     file = Path(path)
     if not file.is_file():
         raise EvaluationError(f"{file}: no such file; pass a JSONL file with informal, candidate and label fields")
-    pairs: list[LabelledPair] = []
+    # Review decisions (`autoformal review`) carry a `key` per candidate; a later decision replaces an earlier one.
+    pairs: dict[str | int, LabelledPair] = {}
     dropped = 0
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -88,18 +89,16 @@ def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
         missing = [f for f in ("informal", "candidate", "label") if f not in row]
         if missing:
             raise EvaluationError(f"{file}:{number}: missing field(s) {', '.join(missing)}")
-        pairs.append(
-            LabelledPair(
-                id=str(row.get("id", number)),
-                informal=row["informal"],
-                candidate=row["candidate"],
-                label=bool(row["label"]),
-                header=row.get("header"),
-                problem=_problem_key(row),
-                gold=row.get("gold"),
-            )
+        pairs[row.get("key") or number] = LabelledPair(
+            id=str(row.get("id", number)),
+            informal=row["informal"],
+            candidate=row["candidate"],
+            label=bool(row["label"]),
+            header=row.get("header"),
+            problem=_problem_key(row),
+            gold=row.get("gold"),
         )
-    return pairs, dropped
+    return list(pairs.values()), dropped
 
 
 def checkable_header(header: str | None) -> str:

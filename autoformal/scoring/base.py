@@ -12,7 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
 from autoformal.names.checker import NameCheckResult
+from autoformal.provenance import Provenance
 from autoformal.scoring.judge import Judgement
 from autoformal.syntax import Document, parse_document
 
@@ -41,10 +43,26 @@ class ScoringCandidate(BaseModel):
         default=None, description="The static name check's verdict, under the input's header and context."
     )
     multiplicity: int = Field(default=1, ge=1, description="How many samples produced this exact text.")
+    provenance: Provenance = Field(
+        default_factory=Provenance, description="Sample i of round 0, or a repair/revision and what it corrected."
+    )
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's vacuity/triviality/refutation probes, when they ran."
+    )
     annotations: dict[str, Any] = Field(
         default_factory=dict,
         description="Per-candidate data later stages attach (provenance, probe flags); JSON-serialisable values.",
     )
+    equivalence_class: str | None = Field(
+        default=None,
+        description="Canonical form naming the cluster Lean proved this candidate equivalent to (its own when "
+        "none); None when equivalence was not checked. Self-consistency counts members as agreeing.",
+    )
+
+    @property
+    def agreement_key(self) -> str | None:
+        """What self-consistency compares: the proven-equivalence class, else the canonical form."""
+        return self.equivalence_class or self.canonical_form
 
     @classmethod
     def from_statement(cls, statement: str, **fields: object) -> ScoringCandidate:

@@ -54,6 +54,7 @@ from autoformal.scoring.base import ScoringCandidate
 if TYPE_CHECKING:
     from autoformal.assembly import Components
     from autoformal.corpus.models import Declaration, Example
+    from autoformal.provenance import RepairRound
     from autoformal.results import RankedCandidate
 
 #: A candidate statement on its way through the stages: its text, its parsed `document` (parsed once, at
@@ -82,6 +83,12 @@ class Job:
     #: Set by the ranking stage: the candidates as the result lists them, best first.
     ranked: list[RankedCandidate] = field(default_factory=list)
     admitter: Admit | None = None
+    #: Candidates the name check kept from Lean (`names_filter="drop"`), verdicts attached: the repair stage
+    #: sends their unknown names back to the model. Shared with forks, like `errors`.
+    refused: list[Candidate] = field(default_factory=list)
+    #: What each repair round did, and the LLM requests beyond the first generation (repairs, revisions).
+    repair_rounds: list[RepairRound] = field(default_factory=list)
+    extra_requests: int = 0
 
     def report(self, stage: str, message: str) -> None:
         """Record a problem that did not stop the input, under the stage that met it."""
@@ -100,6 +107,7 @@ class Job:
             model=self.model,
             errors=self.errors,
             admitter=self.admitter,
+            refused=self.refused,
         )
 
     async def admit(self, outputs: Sequence[str], origin: str) -> list[Candidate]:

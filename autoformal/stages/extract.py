@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from autoformal.provenance import Provenance
 from autoformal.stages.base import Candidate, Job, Stage
 from autoformal.syntax import Document, extract_documents
 
@@ -18,11 +19,16 @@ if TYPE_CHECKING:
 def _extract(outputs: list[str]) -> list[Candidate]:
     multiplicity: dict[str, int] = {}
     documents: dict[str, Document] = {}
-    for output in outputs:
+    first_sample: dict[str, int] = {}
+    for index, output in enumerate(outputs):
         for statement, document in extract_documents(output).items():
             multiplicity[statement] = multiplicity.get(statement, 0) + 1
             documents.setdefault(statement, document)
-    return [Candidate.from_document(s, documents[s], multiplicity=m) for s, m in multiplicity.items()]
+            first_sample.setdefault(statement, index)
+    return [
+        Candidate.from_document(s, documents[s], multiplicity=m, provenance=Provenance(sample=first_sample[s]))
+        for s, m in multiplicity.items()
+    ]
 
 
 class ExtractStage(Stage):
@@ -58,7 +64,13 @@ def _canonicalised(candidates: list[Candidate]) -> list[Candidate]:
     out = []
     for c in candidates:
         if c.document is not None and c.canonical_form is None:
-            c = Candidate.from_document(c.statement, c.document, multiplicity=c.multiplicity, annotations=c.annotations)
+            c = Candidate.from_document(
+                c.statement,
+                c.document,
+                multiplicity=c.multiplicity,
+                annotations=c.annotations,
+                provenance=c.provenance,
+            )
         if c.document is not None:
             out.append(c)
     return out

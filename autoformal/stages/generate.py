@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autoformal.llm.base import LLMBackend
-from autoformal.llm.models import GenerationRequest
+from autoformal.llm.models import ChatMessage, GenerationRequest
 from autoformal.prompts import TokenCounter, build_formalization_messages
 from autoformal.stages.base import Candidate, Job, Stage
 
 if TYPE_CHECKING:
     from autoformal.assembly import Components
     from autoformal.config import FormalizerConfig
+
+
+def prompt_input(job: Job) -> str:
+    """The input as the model sees it: the text, and the trusted context it may use."""
+    if job.context:
+        return f"{job.text}\n\nThese Lean declarations are in scope:\n{job.context}"
+    return job.text
 
 
 class GenerateStage(Stage):
@@ -31,15 +38,17 @@ class GenerateStage(Stage):
 
     def request(self, job: Job) -> GenerationRequest:
         cfg = self.config
-        prompt_input = job.text
-        if job.context:
-            prompt_input = f"{job.text}\n\nThese Lean declarations are in scope:\n{job.context}"
         messages = build_formalization_messages(
-            prompt_input, job.declarations, job.examples, cfg.prompt_budget, count_tokens=self.count_tokens
+            prompt_input(job), job.declarations, job.examples, cfg.prompt_budget, count_tokens=self.count_tokens
         )
+        return self.sampling(messages, n=cfg.samples)
+
+    def sampling(self, messages: list[ChatMessage], *, n: int) -> GenerationRequest:
+        """`n` samples of `messages` under the configured sampling settings (first samples and repairs alike)."""
+        cfg = self.config
         return GenerationRequest(
             messages=messages,
-            n=cfg.samples,
+            n=n,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
             max_tokens=cfg.max_tokens,

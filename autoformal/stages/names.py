@@ -42,4 +42,5 @@ class NamesStage(Stage):
                 kept.append(c.model_copy(update={"names": verdict}))
             else:
                 job.report(self.name, f"not sent to Lean, {verdict.describe()}: {c.statement[:200]}")
+                job.refused.append(c.model_copy(update={"names": verdict}))
         return kept

@@ -50,7 +50,9 @@ class ScoreStage(Stage):
                 back_translation=kept[i].back_translation,
                 judgement=kept[i].judgement,
                 cluster_size=sizes[i],
+                probes=kept[i].probes,
                 annotations=kept[i].annotations,
+                provenance=kept[i].provenance,
             )
             for rank, i in enumerate(order, start=1)
         ]
