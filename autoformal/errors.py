@@ -29,7 +29,9 @@ because users meet them in batch logs far from the code that raised them.
     ├── EvaluationError
     ├── UntypableError                                       a Python type with no Lean counterpart
     ├── BulkOutputError
-    └── BulkAborted
+    ├── BulkAborted
+    ├── ExportError                                          a bulk output that cannot be exported
+    └── ReviewDataError                                      a bulk output or labels file that cannot be read
 
 `fatal`: every other input of a batch would fail the same way, so `autoformal.batch` stops the batch (and
 bulk exits, telling the fix; rerun with `--resume`). Otherwise the error costs the one input it happened on.
@@ -301,3 +303,11 @@ class BulkOutputError(AutoformalError):
 
 class BulkAborted(AutoformalError):
     """The run stopped early; the output holds every problem finished before (resume continues it)."""
+
+
+class ExportError(AutoformalError):
+    """The bulk output cannot be read (the message names the line and what to do)."""
+
+
+class ReviewDataError(AutoformalError):
+    """The bulk output or labels file cannot be read (message names the file and line)."""

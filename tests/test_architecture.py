@@ -134,11 +134,11 @@ def test_weight_fitting_scores_through_the_ranker() -> None:
 LAYERS = [
     {"errors", "_version"},
     {"syntax", "corpus", "cache", "names", "checking", "llm", "prompts", "retrieval", "ranking", "limits"},
-    {"scoring", "config", "results", "testing"},
-    {"evaluation", "stages", "assembly", "batch"},
+    {"scoring", "config", "results", "testing", "provenance"},
+    {"evaluation", "stages", "assembly", "batch", "repair", "export"},
     {"pipeline"},
-    {"bulk", "docstrings"},
-    {"cli"},
+    {"bulk", "docstrings", "review"},
+    {"cli", "mcp"},
 ]
 _LAYER = {name: n for n, names in enumerate(LAYERS) for name in names}
 

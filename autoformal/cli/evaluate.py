@@ -132,7 +132,8 @@ def _scoring_components(
             config = config.model_copy(update={"lean": False})
     if not llm:
         config = config.model_copy(update={"backtranslation": False, "judge": False, "judge_model": None})
-    return assemble_scoring(config), notes
+    # Uncached, as eval always scored: a measurement must ask the model and Lean, not replay an old answer.
+    return assemble_scoring(config.model_copy(update={"cache": False})), notes
 
 
 def print_report(report: EvaluationReport, console: Console) -> None:
@@ -225,11 +226,13 @@ def eval_benchmark(
     canonical-form agreement with the gold@k, proven (BEq+-style) agreement with the gold@k when Lean is on,
     back-translation similarity distribution."""
     from rich.console import Console
+    from rich.markup import escape
 
     from autoformal.assembly import runs_proof_jobs
     from autoformal.checking.protocol import run_coroutine_sync
     from autoformal.checking.semantic import SemanticChecker
     from autoformal.checking.trusted import TrustedProver
+    from autoformal.errors import AutoformalError
     from autoformal.evaluation import benchmark_metrics, load_benchmark, proven_agreement
 
     err = Console(stderr=True)
@@ -246,9 +249,13 @@ def eval_benchmark(
         judge_model=judge_model,
     )
     with make_formalizer(config, err) as formalizer:
-        results = formalizer.formalize_many(
-            [p.informal for p in problems], headers=[p.header for p in problems], progress=True
-        )
+        try:
+            results = formalizer.formalize_many(
+                [p.informal for p in problems], headers=[p.header for p in problems], progress=True
+            )
+        except AutoformalError as exc:  # a fatal one (no server, no Lean): every problem would fail alike
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from exc
         metrics = benchmark_metrics(problems, results, samples=config.samples)
         checker = formalizer.parts.checker
         if proven and checker is not None and runs_proof_jobs(checker):

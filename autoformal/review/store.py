@@ -19,13 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.bulk.output import JsonlAppender
-from autoformal.errors import AutoformalError
+from autoformal.errors import ReviewDataError
 
 Verdict = Literal["faithful", "unfaithful"]
-
-
-class ReviewDataError(AutoformalError):
-    """The bulk output or labels file cannot be read (message names the file and line)."""
 
 
 class ReviewCandidate(BaseModel):
