@@ -8,24 +8,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from autoformal.cli.app import app
-from autoformal.cli.formalize import (
-    NOT_CHECKED_WARNING,
+from autoformal.cli.app import app, ensure_writable, read_text_file, resume_command
+from autoformal.cli.boundary import ExitCode
+from autoformal.cli.formalize import NOT_CHECKED_WARNING, make_formalizer
+from autoformal.cli.options import (
     BackendOption,
     BaseUrlOption,
+    DeadlineOption,
+    JudgeModelOption,
+    JudgeOption,
+    LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RetriesOption,
     SamplesOption,
+    SaveConfigOption,
+    TimeoutOption,
     build_config,
-    make_formalizer,
+    reproducible_config,
 )
+from autoformal.cli.output import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.bulk import BulkOptions, BulkPlan, BulkSummary, JsonlAppender
+    from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
 
 _SHOWN_INVALID = 20
@@ -33,6 +42,7 @@ _SHOWN_INVALID = 20
 
 @app.command()
 def bulk(
+    ctx: typer.Context,
     input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", exists=True, dir_okay=False, help="Problems.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", dir_okay=False, help="Output JSONL (one line per problem).")
@@ -64,61 +74,103 @@ def bulk(
     backend: BackendOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    lean_project: LeanProjectOption = None,
+    save_config_to: SaveConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary (with the resolved configuration) as JSON on stdout.")
+    ] = False,
 ) -> None:
-    """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume."""
-    from rich.console import Console
+    """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume.
 
+    Exit code 1 when some problems failed (not written; --resume retries them), 130 when interrupted.
+    """
     from autoformal.bulk import BulkOptions, BulkSummary, InputFields, Shard, open_output, plan_bulk
-    from autoformal.errors import AutoformalError
+    from autoformal.cli.output import stderr_console
 
-    err = Console(stderr=True)
-    try:
-        options = BulkOptions(
-            fields=InputFields(id=id_field, text=text_field, header=header_field or None),
-            shard=Shard.parse(shard) if shard else None,
-            limit=limit,
-            resume=resume,
-            overwrite=overwrite,
-            concurrency=concurrency,
-            fsync_interval_s=fsync_interval,
+    err = stderr_console()
+
+    def config() -> FormalizerConfig:
+        return build_config(
+            samples=samples,
+            no_lean=no_lean,
+            backend=backend,
+            model=model,
+            base_url=base_url,
+            judge=judge,
+            judge_model=judge_model,
+            timeout=timeout,
+            retries=retries,
+            deadline=deadline,
+            lean_project=lean_project,
         )
-        if output is None and not dry_run:
-            raise typer.BadParameter("pass -o OUT.jsonl (or --dry-run to only count)")
-        if resume and overwrite:
-            raise typer.BadParameter("--resume and --overwrite contradict each other; pass one")
-        default_header = header.read_text(encoding="utf-8") if header is not None else None
-        summary = BulkSummary()
-        if dry_run:
-            done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
-            plan = plan_bulk(input_path, options, done)
-            _report_plan(err, plan, input_path)
-            config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-            estimate = _estimate(plan, summary, concurrency, config.samples, config.lean)
-            if as_json:
-                typer.echo(json.dumps(estimate))
-            return
-        assert output is not None
-        writer, recovery = open_output(output, options, summary)
-        with writer:
-            if recovery.torn_tail_bytes:
-                err.print(f"[yellow]dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}[/]")
-            plan = plan_bulk(input_path, options, recovery.done_ids)
-            _report_plan(err, plan, input_path)
-            if plan.todo:
-                config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-                with make_formalizer(config, err) as formalizer:
-                    if not formalizer.lean_checked:
-                        err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
+
+    resolved = None
+    summary = BulkSummary()
+    options = BulkOptions(
+        fields=InputFields(id=id_field, text=text_field, header=header_field or None),
+        shard=Shard.parse(shard) if shard else None,
+        limit=limit,
+        resume=resume,
+        overwrite=overwrite,
+        concurrency=concurrency,
+        fsync_interval_s=fsync_interval,
+    )
+    if output is None and not dry_run:
+        raise typer.BadParameter("pass -o OUT.jsonl (or --dry-run to only count)")
+    if resume and overwrite:
+        raise typer.BadParameter("--resume and --overwrite contradict each other; pass one")
+    default_header = read_text_file(header, "Lean header file") if header is not None else None
+    if dry_run:
+        done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
+        plan = plan_bulk(input_path, options, done)
+        _report_plan(err, plan, input_path)
+        resolved = config()
+        estimate = _estimate(plan, summary, concurrency, resolved.samples, resolved.lean)
+        if as_json:
+            typer.echo(json.dumps({**estimate, "config": reproducible_config(resolved)}))
+        return
+    assert output is not None
+    ensure_writable(output, "-o")
+    writer, recovery = open_output(output, options, summary)
+    with writer:
+        if recovery.torn_tail_bytes:
+            err.print(shown(f"dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}", "yellow"))
+        plan = plan_bulk(input_path, options, recovery.done_ids)
+        _report_plan(err, plan, input_path)
+        resolved = config()
+        if plan.todo:
+            with make_formalizer(resolved, save_config_to) as formalizer:
+                if not formalizer.lean_checked:
+                    err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
+                try:
                     _run_with_progress(err, plan, formalizer, writer, summary, options, default_header)
-    except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+                except KeyboardInterrupt:
+                    _report_interrupted(err, summary, output, resume_command(ctx))
+                    raise typer.Exit(ExitCode.INTERRUPTED) from None
     _report_summary(err, summary)
     if as_json:
-        typer.echo(json.dumps(summary.as_json()))
+        payload = summary.as_json()
+        if resolved is not None:
+            payload["config"] = reproducible_config(resolved)
+        typer.echo(json.dumps(payload))
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _report_interrupted(err: Console, summary: BulkSummary, output: Path, resume: str) -> None:
+    err.print(
+        shown(
+            f"interrupted: this run wrote {summary.written} problems to {output} ({summary.records} in the file); "
+            "in-flight problems were not written. Continue with:",
+            "bold yellow",
+        )
+    )
+    err.print(shown(f"  {resume}"))
 
 
 def _done_ids_readonly(output: Path, summary: BulkSummary) -> frozenset[str]:
@@ -203,14 +255,16 @@ def _run_with_progress(
 
 def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:
     for invalid in plan.invalid[:_SHOWN_INVALID]:
-        err.print(f"[yellow]{input_path}:{invalid.line}: skipped: {escape(invalid.reason)}[/]", highlight=False)
+        err.print(shown(f"{input_path}:{invalid.line}: skipped: {invalid.reason}", "yellow"))
     if len(plan.invalid) > _SHOWN_INVALID:
-        err.print(f"[yellow]… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines[/]")
+        err.print(shown(f"… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines", "yellow"))
     err.print(
-        f"{plan.valid} valid problems ({len(plan.invalid)} invalid lines skipped); "
-        f"{plan.outside_shard} outside the shard, {plan.beyond_limit} beyond the limit, "
-        f"{plan.already_done} already done, [bold]{len(plan.todo)} to do[/]",
-        highlight=False,
+        shown(
+            f"{plan.valid} valid problems ({len(plan.invalid)} invalid lines skipped); "
+            f"{plan.outside_shard} outside the shard, {plan.beyond_limit} beyond the limit, "
+            f"{plan.already_done} already done, "
+        )
+        + shown(f"{len(plan.todo)} to do", "bold")
     )
 
 
@@ -238,24 +292,26 @@ def _report_summary(err: Console, summary: BulkSummary) -> None:
 
     if summary.written or summary.failed:
         err.print(
-            f"this run: {summary.written} written, {summary.failed} failed (not written; rerun with --resume) "
-            f"in {summary.wall_s:.1f} s ({summary.problems_per_s:.2f} problems/s)",
-            highlight=False,
+            shown(
+                f"this run: {summary.written} written, {summary.failed} failed (not written; rerun with --resume) "
+                f"in {summary.wall_s:.1f} s ({summary.problems_per_s:.2f} problems/s)"
+            )
         )
     for failure in summary.failures[:5]:
-        err.print(f"[red]  failed {escape(failure)}[/]", highlight=False)
+        err.print(shown(f"  failed {failure}", "red"))
     checked = f"{summary.with_elaborating_candidate}/{summary.lean_checked}" if summary.lean_checked else "not checked"
     err.print(
-        f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "
-        f"elaborating candidate: {checked}",
-        highlight=False,
+        shown(
+            f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "
+            f"elaborating candidate: {checked}"
+        )
     )
     survival = Table("stage", "candidates", "survival", title="candidates per stage")
     for stage, count in summary.stage_totals.items():
-        survival.add_row(stage, str(count), f"{summary.survival[stage]:.1%}")
+        survival.add_row(shown(stage), str(count), f"{summary.survival[stage]:.1%}")
     timing = Table("stage", "seconds (total)", "seconds / problem", title="time per stage (summed over problems)")
     for stage, seconds in summary.stage_seconds.items():
-        timing.add_row(stage, f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
+        timing.add_row(shown(stage), f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
     err.print(survival, timing)
     if summary.records > summary.lean_checked:
         unchecked = summary.records - summary.lean_checked

@@ -9,25 +9,34 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoformal.cli.app import app
-from autoformal.cli.formalize import (
+from autoformal.cli.app import app, read_text_file
+from autoformal.cli.formalize import make_formalizer
+from autoformal.cli.options import (
     BackendOption,
     BaseUrlOption,
+    DeadlineOption,
     JudgeModelOption,
     JudgeOption,
+    LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RetriesOption,
     SamplesOption,
+    SaveConfigOption,
+    TimeoutOption,
     build_config,
-    make_formalizer,
 )
+from autoformal.cli.output import shown, stdout_console, warn
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.checking.protocol import LeanChecker
+    from autoformal.config import FormalizerConfig
+    from autoformal.pipeline import Formalizer
+    from autoformal.results import FormalizationResult
     from autoformal.scoring.backtranslation import BackTranslationScorer
-    from autoformal.scoring.evaluation import EvaluationReport
+    from autoformal.scoring.evaluation import BenchmarkProblem, EvaluationReport
 
 
 @app.command("eval")
@@ -45,36 +54,54 @@ def eval_command(
     lean: Annotated[bool, typer.Option("--lean/--no-lean", help="Elaboration scoring when Lean is configured.")] = True,
     judge: JudgeOption = False,
     judge_model: JudgeModelOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    lean_project: LeanProjectOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
 ) -> None:
     """Measure every available scorer against the labels: accuracy, precision, recall, F1, AUROC.
 
     Label-leaking fields are ignored; thresholds and combined weights are fitted on one half of the
     problems and every number is reported on the other (held-out) half. The `reference` rows compare with
-    the file's gold formalization and are marked as reference-based.
+    the file's gold formalization and are marked as reference-based. The LLM endpoint, judge and Lean
+    project come from the same settings as `formalize` (variables, TOML file, options).
     """
     import asyncio
 
-    from rich.console import Console
+    from autoformal.cli.output import stderr_console
+    from autoformal.errors import InvalidInputError
+    from autoformal.scoring.evaluation import load_labelled, score_pairs, split_of
 
-    from autoformal.errors import AutoformalError
-    from autoformal.scoring.evaluation import load_labelled, score_pairs
-
-    err = Console(stderr=True)
+    err = stderr_console()
     if plot is not None:
         _require_matplotlib()
-    try:
-        pairs, dropped = load_labelled(file)
-    except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+    read_text_file(file, "labelled JSONL file")  # a directory, non-UTF-8 bytes: one-line errors first
+    pairs, dropped = load_labelled(file)
+    halves = {split_of(p.problem) for p in pairs}
+    if len(halves) < 2:
+        raise InvalidInputError(
+            f"{file}: {len(pairs)} labelled pair(s) from {len({p.problem for p in pairs})} problem(s); the "
+            "evaluation fits on one half of the problems and measures on the other, so it needs rows from "
+            "more problems (a few dozen for meaningful figures)"
+        )
+    held_out = sum(p.split == "held-out" for p in pairs)
+    if held_out < _FEW_PAIRS:
+        warn(f"only {held_out} held-out pairs: every figure below is dominated by chance (want {_FEW_PAIRS}+)")
     if (judge or judge_model is not None) and not llm:
         raise typer.BadParameter("the judge reads back-translations, which --no-llm switches off", param_hint="--judge")
-    backtranslation, checker, notes = _optional_components(
-        llm=llm, lean=lean, judge=judge or judge_model is not None, judge_model=judge_model
+    config = build_config(
+        no_lean=not lean,
+        judge=judge,
+        judge_model=judge_model,
+        timeout=timeout,
+        retries=retries,
+        deadline=deadline,
+        lean_project=lean_project,
     )
+    backtranslation, checker, notes = _optional_components(config, llm=llm)
     for note in notes:
-        err.print(note, highlight=False)
+        err.print(shown(note))
     try:
         with err.status(f"scoring {len(pairs)} pairs"):
             scores = asyncio.run(score_pairs(pairs, backtranslation=backtranslation, checker=checker))
@@ -91,17 +118,21 @@ def eval_command(
     if as_json:
         typer.echo(report.model_dump_json())
     else:
-        print_report(report, Console())
+        print_report(report, stdout_console())
     if plot is not None:
         write_reliability_plot(report, plot)
-        err.print(f"reliability plot written to {plot}")
+        err.print(shown(f"reliability plot written to {plot}"))
+
+
+#: Below this many held-out pairs `eval` warns that its figures are mostly chance.
+_FEW_PAIRS = 20
 
 
 def _optional_components(
-    *, llm: bool, lean: bool, judge: bool = False, judge_model: str | None = None
+    config: FormalizerConfig, *, llm: bool
 ) -> tuple[BackTranslationScorer | None, LeanChecker | None, list[str]]:
-    """Back-translation scorer (with a judge when asked: the endpoint's model or `judge_model` on the same
-    endpoint) and Lean checker when configured (and not switched off), with notes."""
+    """Back-translation scorer (with the judge when the configuration asks for one) and Lean checker, from
+    the same configuration `formalize` uses, each when configured (and not switched off), with notes."""
     from autoformal.checking.config import ReplCheckerConfig
     from autoformal.errors import ConfigurationError
     from autoformal.llm.config import OpenAIBackendConfig
@@ -110,28 +141,31 @@ def _optional_components(
     backtranslation: BackTranslationScorer | None = None
     checker: LeanChecker | None = None
     if llm:
-        try:
-            OpenAIBackendConfig().resolved_base_url()
-        except ConfigurationError:
+        if isinstance(config.backend, OpenAIBackendConfig) and not config.backend.base_url:
             notes.append("back_translation: skipped (no LLM endpoint; set AUTOFORMAL_BASE_URL to include it)")
         else:
             from autoformal.llm.factory import build_backend
             from autoformal.scoring.backtranslation import BackTranslationScorer
 
-            backend = build_backend()
+            backend = build_backend(config.backend)
             judge_backend = None
-            if judge:
-                judge_backend = build_backend(OpenAIBackendConfig(model=judge_model)) if judge_model else backend
+            if config.judge:
+                judge_backend = (
+                    build_backend(config.backend.model_copy(update={"model": config.judge_model}))
+                    if config.judge_model
+                    else backend
+                )
             backtranslation = BackTranslationScorer(backend, judge=judge_backend)
-    if lean:
+    if config.lean:
         try:
-            ReplCheckerConfig().require_lean()
+            if isinstance(config.checker, ReplCheckerConfig):
+                config.checker.require_lean()
         except ConfigurationError as exc:
             notes.append(f"elaboration: skipped (no Lean: {str(exc).splitlines()[0]})")
         else:
             from autoformal.checking.factory import build_checker
 
-            checker = build_checker()
+            checker = build_checker(config.checker)
     return backtranslation, checker, notes
 
 
@@ -139,8 +173,10 @@ def print_report(report: EvaluationReport, console: Console) -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"{report.file}: {report.rows} pairs ({report.dropped_reference_rows} reference rows dropped); "
-        f"held-out half: {report.held_out_rows} pairs"
+        title=shown(
+            f"{report.file}: {report.rows} pairs ({report.dropped_reference_rows} reference rows dropped); "
+            f"held-out half: {report.held_out_rows} pairs"
+        )
     )
     table.add_column("scorer", no_wrap=True)
     for column in ("AUROC", "acc", "majority", "prec", "recall", "F1", "thr"):
@@ -149,7 +185,7 @@ def print_report(report: EvaluationReport, console: Console) -> None:
         m = s.held_out
         name = f"{s.scorer}*" if s.uses_reference else s.scorer
         table.add_row(
-            name,
+            shown(name),
             f"{m.auroc:.3f}",
             f"{m.accuracy:.3f}",
             f"{m.majority_accuracy:.3f}",
@@ -160,7 +196,7 @@ def print_report(report: EvaluationReport, console: Console) -> None:
         )
     console.print(table)
     weights = ", ".join(f"{k}={v:g}" for k, v in report.weights.items())
-    console.print(f"combined = weighted mean ({weights}), weights and thresholds fitted on the other half")
+    console.print(shown(f"combined = weighted mean ({weights}), weights and thresholds fitted on the other half"))
     console.print("* reference-based: compares with the file's gold formalization (not available in production)")
 
 
@@ -210,17 +246,22 @@ def eval_benchmark(
     base_url: BaseUrlOption = None,
     judge: JudgeOption = False,
     judge_model: JudgeModelOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    lean_project: LeanProjectOption = None,
+    save_config_to: SaveConfigOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
 ) -> None:
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
     canonical-form agreement with the gold@k, back-translation similarity distribution."""
-    from rich.console import Console
-
+    from autoformal.cli.output import stderr_console
     from autoformal.scoring.evaluation import benchmark_metrics, load_benchmark
 
-    err = Console(stderr=True)
+    err = stderr_console()
+    read_text_file(file, "benchmark JSONL file")
     problems = load_benchmark(file, split=split, limit=limit)
     if not problems:
         raise typer.BadParameter(f"{file}: no rows (check --split)")
@@ -232,17 +273,41 @@ def eval_benchmark(
         base_url=base_url,
         judge=judge,
         judge_model=judge_model,
+        timeout=timeout,
+        retries=retries,
+        deadline=deadline,
+        lean_project=lean_project,
     )
-    with make_formalizer(config, err) as formalizer:
-        results = formalizer.formalize_many(
-            [p.informal for p in problems], headers=[p.header for p in problems], progress=True
-        )
+    with make_formalizer(config, save_config_to) as formalizer:
+        results = _formalize_with_progress(err, formalizer, problems)
     metrics = benchmark_metrics(problems, results, samples=config.samples)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
-    console = Console()
+    console = stdout_console()
     if not metrics["lean_checked"]:
         console.print("[bold yellow]NOT CHECKED BY LEAN (--no-lean): typecheck rates are not measured.[/]")
     for key, value in metrics.items():
-        console.print(f"{key}: {value}")
+        console.print(shown(f"{key}: {value}"))
+
+
+def _formalize_with_progress(
+    err: Console, formalizer: Formalizer, problems: list[BenchmarkProblem]
+) -> list[FormalizationResult]:
+    """Every problem's result, in order, with a progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from autoformal.checking.protocol import run_coroutine_sync
+
+    async def collect() -> list[FormalizationResult]:
+        out: list[FormalizationResult | None] = [None] * len(problems)
+        columns = (TextColumn("formalizing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err) as bar:
+            task = bar.add_task("formalizing", total=len(problems))
+            texts = [p.informal for p in problems]
+            async for i, result in formalizer.aformalize_many(texts, headers=[p.header for p in problems]):
+                out[i] = result
+                bar.advance(task)
+        return [r for r in out if r is not None]
+
+    return run_coroutine_sync(collect)
