@@ -30,6 +30,10 @@ OTHER_VARIABLES: Mapping[str, str] = {
     "AUTOFORMAL_PROMPTS_DIR": "a directory of prompt templates overriding the shipped ones",
     "AUTOFORMAL_DEBUG": "1: let tracebacks through the command line's error boundary",
     "AUTOFORMAL_SHARED_DIR": "the shared benchmark data for tests and benchmarks",
+    "AUTOFORMAL_STANDIN_TRANSCRIPTS": "the stand-in REPL's recorded transcripts (test double)",
+    "AUTOFORMAL_STANDIN_LOG": "the stand-in REPL's request log (test double)",
+    "AUTOFORMAL_STANDIN_FAULT": "a fault the stand-in REPL injects (test double)",
+    "AUTOFORMAL_STANDIN_OOM_MB": "the stand-in REPL's simulated memory cap (test double)",
 }
 
 

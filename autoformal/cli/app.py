@@ -50,7 +50,17 @@ def _root(
     70 internal error (a bug: the traceback file is named); 130 interrupted.
     """
     set_debug(ctx, debug)
+    _quiet_library_progress_bars()
     _warn_unknown_variables()
+
+
+def _quiet_library_progress_bars() -> None:
+    """Hugging Face's progress bars (transformers' `Loading weights`, hub downloads) write to stderr; when
+    stderr is not a terminal (a log file, a pipe) they are only noise, so they are switched off."""
+    import os
+
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def _warn_unknown_variables() -> None:

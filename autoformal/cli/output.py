@@ -34,7 +34,7 @@ def stderr_console() -> Console:
     """The console for progress, warnings and errors."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
