@@ -31,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     cls=BoundaryGroup,
+    context_settings={"max_content_width": 120},
 )
 
 
@@ -138,10 +139,11 @@ def resume_command(ctx: typer.Context) -> str:
         value = ctx.params.get(param.name or "")
         if param.name in ("resume", "overwrite") or value is None or value == param.default or value is False:
             continue
+        option = max(param.opts, key=len)  # the long spelling reads best
         if param.param_type_name == "argument":
             words.append(str(value))
         elif value is True:
-            words.append(param.opts[-1])
+            words.append(option)
         else:
-            words += [param.opts[-1], str(value.value if hasattr(value, "value") else value)]
+            words += [option, str(value.value if hasattr(value, "value") else value)]
     return shlex.join([*words, "--resume"])

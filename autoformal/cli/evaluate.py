@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autoformal.cli.app import app, read_text_file
+from autoformal.cli.boundary import ExitCode
 from autoformal.cli.formalize import make_formalizer
 from autoformal.cli.options import (
     BackendOption,
@@ -256,7 +257,8 @@ def eval_benchmark(
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
 ) -> None:
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
-    canonical-form agreement with the gold@k, back-translation similarity distribution."""
+    canonical-form agreement with the gold@k, back-translation similarity distribution. Exit code 1 when
+    some problem got no candidate because of an error (the first errors are listed on stderr)."""
     from autoformal.cli.output import stderr_console
     from autoformal.scoring.evaluation import benchmark_metrics, load_benchmark
 
@@ -281,14 +283,19 @@ def eval_benchmark(
     with make_formalizer(config, save_config_to) as formalizer:
         results = _formalize_with_progress(err, formalizer, problems)
     metrics = benchmark_metrics(problems, results, samples=config.samples)
+    failed = [(i, r.errors[0]) for i, r in enumerate(results, start=1) if r.errors and not r.candidates]
+    for number, error in failed[:5]:
+        err.print(shown(f"problem {number}: {error}", "yellow"))
     if as_json:
         typer.echo(json.dumps(metrics))
-        return
-    console = stdout_console()
-    if not metrics["lean_checked"]:
-        console.print("[bold yellow]NOT CHECKED BY LEAN (--no-lean): typecheck rates are not measured.[/]")
-    for key, value in metrics.items():
-        console.print(shown(f"{key}: {value}"))
+    else:
+        console = stdout_console()
+        if not metrics["lean_checked"]:
+            console.print("[bold yellow]NOT CHECKED BY LEAN (--no-lean): typecheck rates are not measured.[/]")
+        for key, value in metrics.items():
+            console.print(shown(f"{key}: {value}"))
+    if failed:
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _formalize_with_progress(
