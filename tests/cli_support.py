@@ -9,7 +9,7 @@ import socket
 import socketserver
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -51,10 +51,8 @@ class _Handler(socketserver.BaseRequestHandler):
         else:
             status, kind, body = "200 OK", "application/json", b'{"choices": [ {"mess'
         head = f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        try:
+        with suppress(OSError):
             self.request.sendall(head.encode() + body)
-        except OSError:
-            pass
 
 
 class _BadTCPServer(socketserver.ThreadingTCPServer):

@@ -212,7 +212,10 @@ class OpenAICompatibleBackend:
         # No retries: warming up is a probe, and a refused connection should say so at once, not after the
         # SDK's backoff (seconds) holds up a batch that the cache may answer without any server.
         client = self._state().client.with_options(max_retries=0, timeout=self.config.probe_timeout_s)
-        await self._call(self._model or "", client.models.list, timeout_s=self.config.probe_timeout_s)
+        try:
+            await self._call(self._model or "", client.models.list, timeout_s=self.config.probe_timeout_s)
+        except (AttributeError, TypeError) as error:  # the SDK's page parser, handed a body that is not a list
+            raise LLMRequestError(200, f"GET /models did not answer a model list ({error})") from error
 
     async def _generate_one(self, state: _LoopState, model: str, request: GenerationRequest) -> GenerationResult:
         body = self.request_body(model, request)

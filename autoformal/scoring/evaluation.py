@@ -19,7 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,6 +80,17 @@ def _problem_key(row: dict[str, object]) -> str:
     return f"{key}#{row['problem_index']}" if row.get("problem_index") is not None else key
 
 
+def _json_object(file: Path, number: int, line: str) -> dict[str, Any]:
+    """One JSONL line as an object, or an `EvaluationError` naming the file and line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise EvaluationError(f"{file}:{number}: not a JSON object; each line must be one object")
+    return row
+
+
 def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
     """Rows of a labelled JSONL file (label-leaking fields dropped) and how many reference rows were dropped."""
     file = Path(path)
@@ -90,10 +101,7 @@ def load_labelled(path: str | Path) -> tuple[list[LabelledPair], int]:
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+        row = _json_object(file, number, line)
         for name in LEAKING_FIELDS:
             row.pop(name, None)
         if row.get("variant") == "proofnet_verified":
@@ -297,7 +305,7 @@ def load_benchmark(path: str | Path, *, split: str | None = None, limit: int | N
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
+        row = _json_object(file, number, line)
         if split is not None and row.get("split") != split:
             continue
         if not row.get("informal") or not row.get("formal"):
