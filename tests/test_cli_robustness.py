@@ -83,6 +83,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AUTOFORMAL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AUTOFORMAL_RETRIEVAL", "off")
     monkeypatch.setenv("AUTOFORMAL_EXAMPLES", "0")
+    monkeypatch.setenv("AUTOFORMAL_BACKTRANSLATION", "false")  # no sentence encoder to load per command
     monkeypatch.setenv("AUTOFORMAL_BACKEND__PROBE_TIMEOUT_S", "1")
     monkeypatch.setenv("AUTOFORMAL_BACKEND__TIMEOUT_S", "1")
     monkeypatch.setenv("AUTOFORMAL_BACKEND__DEADLINE_S", "2")

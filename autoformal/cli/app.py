@@ -119,11 +119,13 @@ def read_file_bytes(path: Path, what: str = "file") -> bytes:
         raise typer.BadParameter(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def ensure_writable(path: Path, option: str) -> None:
-    """A one-line usage error, before any work, when `path` cannot be created: an existing directory, or a
-    file where one of its parent directories should be."""
-    if path.is_dir():
+def ensure_writable(path: Path, option: str, *, directory: bool = False) -> None:
+    """A one-line usage error, before any work, when `path` cannot be created: an existing directory where a
+    file is wanted (or the reverse), or a file where one of its parent directories should be."""
+    if path.is_dir() and not directory:
         raise typer.BadParameter(f"{path} is a directory; pass a file path", param_hint=option)
+    if path.exists() and not path.is_dir() and directory:
+        raise typer.BadParameter(f"{path} is a file; pass a directory path", param_hint=option)
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():

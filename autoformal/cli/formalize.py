@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoformal.cli.app import app, read_text_argument, read_text_file
+from autoformal.cli.app import app, ensure_writable, read_text_argument, read_text_file
 from autoformal.cli.options import (
     BackendOption,
     BaseUrlOption,
@@ -76,6 +76,8 @@ def formalize(
 
     err = stderr_console()
     informal = read_text_argument(text)
+    if save_config_to is not None:
+        ensure_writable(save_config_to, "--save-config")
     config = build_config(
         samples=samples,
         no_lean=no_lean,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoformal.cli.app import app, sub_app
+from autoformal.cli.app import app, ensure_writable, sub_app
 from autoformal.cli.output import shown
 from autoformal.retrieval.config import DEFAULT_INDEX_DIR
 from autoformal.retrieval.embedder import DEFAULT_MODEL
@@ -85,6 +85,7 @@ def build(
     from autoformal.retrieval import DeclarationIndex, Embedder, EmbedderConfig, IndexStateError
 
     err = stderr_console()
+    ensure_writable(out, "--out", directory=True)
     started = time.perf_counter()
     with err.status(shown(f"reading {corpus}")):
         loaded = load_declarations(
