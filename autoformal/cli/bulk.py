@@ -25,7 +25,7 @@ from autoformal.cli.options import (
     SamplesOption,
     SaveConfigOption,
     TimeoutOption,
-    build_config,
+    config_from_options,
     reproducible_config,
 )
 from autoformal.cli.output import shown
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.bulk import BulkOptions, BulkPlan, BulkSummary, JsonlAppender
-    from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
 
 _SHOWN_INVALID = 20
@@ -94,21 +93,6 @@ def bulk(
 
     err = stderr_console()
 
-    def config() -> FormalizerConfig:
-        return build_config(
-            samples=samples,
-            no_lean=no_lean,
-            backend=backend,
-            model=model,
-            base_url=base_url,
-            judge=judge,
-            judge_model=judge_model,
-            timeout=timeout,
-            retries=retries,
-            deadline=deadline,
-            lean_project=lean_project,
-        )
-
     resolved = None
     summary = BulkSummary()
     options = BulkOptions(
@@ -129,7 +113,7 @@ def bulk(
         done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
         plan = plan_bulk(input_path, options, done)
         _report_plan(err, plan, input_path)
-        resolved = config()
+        resolved = config_from_options(ctx)
         estimate = _estimate(plan, summary, concurrency, resolved.samples, resolved.lean)
         if as_json:
             typer.echo(json.dumps({**estimate, "config": reproducible_config(resolved)}))
@@ -142,7 +126,7 @@ def bulk(
             err.print(shown(f"dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}", "yellow"))
         plan = plan_bulk(input_path, options, recovery.done_ids)
         _report_plan(err, plan, input_path)
-        resolved = config()
+        resolved = config_from_options(ctx)
         if plan.todo:
             with make_formalizer(resolved, save_config_to) as formalizer:
                 if not formalizer.lean_checked:

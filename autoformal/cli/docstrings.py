@@ -26,7 +26,7 @@ from autoformal.cli.options import (
     SamplesOption,
     SaveConfigOption,
     TimeoutOption,
-    build_config,
+    config_from_options,
 )
 from autoformal.cli.output import shown
 
@@ -105,19 +105,7 @@ def docstrings(
         unreadable = "; ".join(f"{e.file}: {e.message}" for e in report.source_errors[:3])
         raise InvalidInputError(f"no Python source could be read under {path} ({unreadable})")
     if not dry_run and report.pending_claims():
-        config = build_config(
-            samples=samples,
-            no_lean=no_lean,
-            backend=backend,
-            model=model,
-            base_url=base_url,
-            judge=judge,
-            judge_model=judge_model,
-            timeout=timeout,
-            retries=retries,
-            deadline=deadline,
-            lean_project=lean_project,
-        )
+        config = config_from_options(ctx)
         with make_formalizer(config, save_config_to) as formalizer:
             try:
                 _formalize_with_progress(err, report, formalizer, concurrency, report_path)

@@ -25,7 +25,7 @@ from autoformal.cli.options import (
     SamplesOption,
     SaveConfigOption,
     TimeoutOption,
-    build_config,
+    config_from_options,
 )
 from autoformal.cli.output import shown, stdout_console, warn
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 @app.command("eval")
 def eval_command(
+    ctx: typer.Context,
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Labelled JSONL (informal, candidate, label).")
     ],
@@ -91,15 +92,7 @@ def eval_command(
         warn(f"only {held_out} held-out pairs: every figure below is dominated by chance (want {_FEW_PAIRS}+)")
     if (judge or judge_model is not None) and not llm:
         raise typer.BadParameter("the judge reads back-translations, which --no-llm switches off", param_hint="--judge")
-    config = build_config(
-        no_lean=not lean,
-        judge=judge,
-        judge_model=judge_model,
-        timeout=timeout,
-        retries=retries,
-        deadline=deadline,
-        lean_project=lean_project,
-    )
+    config = config_from_options(ctx, no_lean=not lean)
     backtranslation, checker, notes = _optional_components(config, llm=llm)
     for note in notes:
         err.print(shown(note))
@@ -237,6 +230,7 @@ def write_reliability_plot(report: EvaluationReport, path: Path) -> None:
 
 @app.command("eval-benchmark")
 def eval_benchmark(
+    ctx: typer.Context,
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Benchmark JSONL (informal, formal, header).")
     ],
@@ -267,19 +261,7 @@ def eval_benchmark(
     problems = load_benchmark(file, split=split, limit=limit)
     if not problems:
         raise typer.BadParameter(f"{file}: no rows (check --split)")
-    config = build_config(
-        samples=samples,
-        no_lean=no_lean,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        judge=judge,
-        judge_model=judge_model,
-        timeout=timeout,
-        retries=retries,
-        deadline=deadline,
-        lean_project=lean_project,
-    )
+    config = config_from_options(ctx)
     with make_formalizer(config, save_config_to) as formalizer:
         results = _formalize_with_progress(err, formalizer, problems)
     metrics = benchmark_metrics(problems, results, samples=config.samples)

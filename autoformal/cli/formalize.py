@@ -22,7 +22,7 @@ from autoformal.cli.options import (
     SamplesOption,
     SaveConfigOption,
     TimeoutOption,
-    build_config,
+    config_from_options,
     save_config,
 )
 
@@ -50,6 +50,7 @@ NOT_CHECKED_WARNING = (
 
 @app.command()
 def formalize(
+    ctx: typer.Context,
     text: Annotated[str, typer.Argument(metavar="TEXT|-", help="The informal statement, or - to read stdin.")],
     samples: SamplesOption = None,
     no_lean: NoLeanOption = False,
@@ -78,19 +79,7 @@ def formalize(
     informal = read_text_argument(text)
     if save_config_to is not None:
         ensure_writable(save_config_to, "--save-config")
-    config = build_config(
-        samples=samples,
-        no_lean=no_lean,
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        judge=judge,
-        judge_model=judge_model,
-        timeout=timeout,
-        retries=retries,
-        deadline=deadline,
-        lean_project=lean_project,
-    )
+    config = config_from_options(ctx)
     header_text = read_text_file(header, "Lean header file") if header is not None else None
     with make_formalizer(config, save_config_to) as formalizer:
         result = formalizer.formalize(informal.strip(), header=header_text)

@@ -151,6 +151,19 @@ def build_config(
     return config.model_copy(update=updates) if updates else config
 
 
+#: The shared options `build_config` reads, by parameter name.
+_CONFIG_OPTIONS = frozenset(
+    {"samples", "no_lean", "backend", "model", "base_url", "judge", "judge_model", "timeout", "retries", "deadline"}
+    | {"lean_project"}
+)
+
+
+def config_from_options(ctx: typer.Context, **overrides: Any) -> FormalizerConfig:
+    """`build_config` with the values of the shared options the running command declares."""
+    values = {name: value for name, value in ctx.params.items() if name in _CONFIG_OPTIONS}
+    return build_config(**{**values, **overrides})
+
+
 def reproducible_config(config: FormalizerConfig) -> dict[str, Any]:
     """The resolved settings as plain data a TOML file can hold (no secrets: an API key is left out)."""
     data = config.model_dump(mode="json", exclude_none=True)
