@@ -10,10 +10,10 @@ rank like the other variables: above the TOML file, below the nested spelling (`
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomllib
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +21,11 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pydantic-settings reads TOML with tomli before 3.11
+    import tomli as tomllib
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER

@@ -200,8 +200,10 @@ def test_json_stdout_is_only_json_when_piped(tmp_path: Path, standin: StandinIns
         for command in commands:
             done = subprocess.run([*CLI, *command], env=env, capture_output=True, timeout=240, cwd=tmp_path)
             assert done.returncode in (0, 1), done.stderr.decode()
-            json.loads(done.stdout)  # the whole of stdout is one JSON document
+            payload = json.loads(done.stdout)  # the whole of stdout is one JSON document
             assert b"Traceback" not in done.stderr
+            if command[0] == "bulk":  # the summary carries what reproduces the run
+                assert payload["config"]["samples"] == 2 and payload["config"]["backend"]["base_url"] == server.base_url
 
 
 # ---------------------------------------------------------------------------- 3. bounded time on a bad server

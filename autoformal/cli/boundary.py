@@ -45,7 +45,7 @@ class ExitCode(IntEnum):
 
 #: What click itself reports (usage errors, --help exits, explicit exits). Typer may vendor its own click, so
 #: the usage-error base class is taken from typer's `BadParameter` rather than imported from `click`.
-_CLICKS_OWN = (
+_CLICKS_OWN: tuple[type[BaseException], ...] = (
     typer.Exit,
     typer.Abort,
     *(base for base in typer.BadParameter.__mro__ if base.__name__ == "ClickException"),
@@ -101,7 +101,7 @@ class BoundaryGroup(TyperGroup):
     """The root command group: runs the chosen command and turns whatever escapes it into one line and an
     exit code (module docstring)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's (possibly vendored) click.Context
         from autoformal.cli.output import shown, stderr_console
         from autoformal.errors import AutoformalError
 

@@ -149,8 +149,8 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
             declared = shown(function.declaration.text)
         else:
             declared = shown(f"not declared: {function.not_declared}", "yellow")
-        where = shown(function.qualname) + shown(f"\n{function.file}:{function.line}", "dim")
-        table.add_row(where, declared, str(len(function.claims)))
+        place = shown(function.qualname) + shown(f"\n{function.file}:{function.line}", "dim")
+        table.add_row(place, declared, str(len(function.claims)))
     err.print(table)
     err.print(
         shown(
