@@ -604,3 +604,17 @@ def test_readme_quick_start_runs_with_the_test_doubles(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"export AUTOFORMAL_LEAN_PROJECT={tmp_path / 'standin'}" in done.stdout
     assert (tmp_path / "standin" / "lake").is_file()
+
+
+def test_json_errors_name_their_position_once(tmp_path: Path) -> None:
+    """json's messages end in "at" ("Unterminated string starting at"); every reader says the position once."""
+    problems = tmp_path / "in.jsonl"
+    problems.write_text('{"id": "a", "informal": "unterminated\n{"id": 2 "informal": "x"}\n')
+    result = run(["bulk", str(problems), "--dry-run"])
+    assert re.search(r"(Unterminated string starting|Invalid control character) at column \d+", result.stderr)
+    assert " at at " not in result.stderr
+    assert "Expecting ',' delimiter at column" in result.stderr
+    source = tmp_path / "s.jsonl"
+    source.write_text('{"statement": "unterminated\n')
+    checked = run(["check", str(source)])
+    assert checked.exit_code == ExitCode.USAGE and " at at " not in checked.output

@@ -61,7 +61,9 @@ def _quiet_library_progress_bars() -> None:
     import os
 
     if not sys.stderr.isatty():
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when they are imported
+        if "transformers" in sys.modules:  # imported already (a library caller, a test session)
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def _warn_unknown_variables() -> None:

@@ -11,6 +11,7 @@ import typer
 from autoformal.cli.app import app, read_input, read_text_file
 from autoformal.cli.boundary import ExitCode
 from autoformal.cli.output import shown
+from autoformal.corpus.jsonl import describe_json_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,8 +36,8 @@ def statements_and_skipped(text: str) -> tuple[list[str], list[str]]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as exc:
-                skipped.append(f"line {number}: not JSON ({exc})")
+            except json.JSONDecodeError as exc:
+                skipped.append(f"line {number}: not JSON ({describe_json_error(exc)})")
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("statement"), str):
                 skipped.append(f"line {number}: no string `statement` field")

@@ -243,7 +243,10 @@ class OpenAICompatibleBackend:
         except asyncio.TimeoutError as error:
             raise GenerationTimeoutError(self.base_url, deadline, None) from error
         except json.JSONDecodeError as error:
-            raise LLMRequestError(200, f"the answer is not JSON ({error.msg}): {_excerpt(error.doc)}") from error
+            from autoformal.corpus.jsonl import describe_json_error
+
+            detail = f"{describe_json_error(error)}: {_excerpt(error.doc)}"
+            raise LLMRequestError(200, f"the answer is not JSON ({detail})") from error
         except openai.APIResponseValidationError as error:
             raise LLMRequestError(error.status_code, f"the answer is not an API response: {error.message}") from error
         except openai.APIConnectionError as error:

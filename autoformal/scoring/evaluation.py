@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.protocol import LeanChecker
+from autoformal.corpus.jsonl import describe_json_error
 from autoformal.errors import AutoformalError
 from autoformal.results import FormalizationResult
 from autoformal.scoring.backtranslation import BackTranslationScorer
@@ -85,7 +86,7 @@ def _json_object(file: Path, number: int, line: str) -> dict[str, Any]:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+        raise EvaluationError(f"{file}:{number}: not JSON ({describe_json_error(exc)})") from None
     if not isinstance(row, dict):
         raise EvaluationError(f"{file}:{number}: not a JSON object; each line must be one object")
     return row
