@@ -2,15 +2,17 @@
 arguments, `AUTOFORMAL_*` environment variables (nested fields with `__`, e.g. `AUTOFORMAL_RANKER__ELABORATION`)
 and a TOML file (`AUTOFORMAL_CONFIG`, else `./autoformal.toml` when present).
 
-The LLM endpoint itself is configured by the backend's own variables (`AUTOFORMAL_BASE_URL`,
-`AUTOFORMAL_MODEL`, `AUTOFORMAL_API_KEY`) and the Lean project by `AUTOFORMAL_LEAN_PROJECT`.
+Short names fill component settings (`AUTOFORMAL_BASE_URL` → `backend.base_url`, `AUTOFORMAL_MODEL`,
+`AUTOFORMAL_API_KEY`, `AUTOFORMAL_LEAN_PROJECT` → `checker.project_dir`, ...; `autoformal.envvars`). They
+rank like the other variables: above the TOML file, below the nested spelling (`AUTOFORMAL_BACKEND__BASE_URL`).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
@@ -20,9 +22,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pydantic-settings reads TOML with tomli before 3.11
+    import tomli as tomllib
+
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
 from autoformal.checking.semantic import SemanticConfig
+from autoformal.envvars import EnvAliasedSettings
+from autoformal.errors import ConfigurationError
 from autoformal.limits import Limits
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
@@ -32,7 +41,6 @@ from autoformal.retrieval.embedder import EmbedderConfig
 
 CONFIG_FILE_ENV = "AUTOFORMAL_CONFIG"
 DEFAULT_CONFIG_FILE = Path("autoformal.toml")
-
 
 
 def _kind_or(default: str):  # type: ignore[no-untyped-def]
@@ -59,19 +67,50 @@ BackendSettings = Annotated[
 
 
 def config_file() -> Path | None:
-    """The TOML file to read: `$AUTOFORMAL_CONFIG`, else `./autoformal.toml` if it exists."""
-    named = os.environ.get(CONFIG_FILE_ENV)
+    """The TOML file to read: `$AUTOFORMAL_CONFIG` (which must exist), else `./autoformal.toml` if it exists."""
+    named = os.environ.get(CONFIG_FILE_ENV, "").strip()
     if named:
-        return Path(named).expanduser()
+        path = Path(named).expanduser()
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise ConfigurationError(
+                f"{CONFIG_FILE_ENV}={named}: the file {what}; point it at a TOML configuration file, or unset it "
+                f"to use ./{DEFAULT_CONFIG_FILE} when present"
+            )
+        return path
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+_SHORT_NAMED_COMPONENTS: dict[tuple[str, str], type[EnvAliasedSettings]] = {
+    ("backend", "openai"): OpenAIBackendConfig,
+    ("checker", "repl"): ReplCheckerConfig,
+    ("checker", "kimina"): KiminaCheckerConfig,
+}
+
+
+class _TomlBelowShortNames(TomlConfigSettingsSource):
+    """The TOML file, minus the component settings a short variable sets (`AUTOFORMAL_MODEL` beats `[backend]
+    model`), so every variable ranks above the file. The component reads the short name itself."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        for field, default_kind in (("backend", "openai"), ("checker", "repl")):
+            section = data.get(field)
+            if not isinstance(section, dict):
+                continue
+            component = _SHORT_NAMED_COMPONENTS.get((field, section.get("kind", default_kind)))
+            if component is None:
+                continue
+            for attribute, names in component.env_aliases.items():
+                if any(os.environ.get(name, "").strip() for name in names):
+                    section.pop(attribute, None)
+        return data
 
 
 class FormalizerConfig(BaseSettings):
     """Settings of the whole pipeline. Sensible defaults: 8 samples, Lean on, back-translation on, cache on."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AUTOFORMAL_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="AUTOFORMAL_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     backend: BackendSettings = Field(default_factory=OpenAIBackendConfig)
     samples: int = Field(default=8, ge=1, description="Candidates sampled per input (k).")
@@ -223,5 +262,10 @@ class FormalizerConfig(BaseSettings):
         path = config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            try:
+                sources.append(_TomlBelowShortNames(settings_cls, toml_file=path))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigurationError(f"{path}: not valid TOML ({exc}); fix the file") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigurationError(f"{path}: cannot read the configuration file ({exc})") from None
         return tuple(sources)

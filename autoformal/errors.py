@@ -150,11 +150,14 @@ class ServerUnreachableError(LLMError):
 class GenerationTimeoutError(LLMError):
     """The server did not answer within the configured timeout (after retries)."""
 
-    def __init__(self, base_url: str, timeout_s: float, attempts: int) -> None:
+    def __init__(self, base_url: str, timeout_s: float, attempts: int | None) -> None:
+        tries = f" ({attempts} attempt(s))" if attempts is not None else " (retries included)"
         super().__init__(
-            f"the LLM server at {base_url} did not answer within {timeout_s:g} s ({attempts} attempt(s)). "
-            "Raise `timeout_s` in OpenAIBackendConfig for long reasoning traces, lower `max_tokens`, "
-            "or lower `max_concurrency` if the server is overloaded."
+            f"the LLM server at {base_url} did not answer within {timeout_s:g} s{tries}. If it is hung, restart "
+            "it; if it is only slow (long reasoning traces), raise timeout_s (--timeout, "
+            "AUTOFORMAL_BACKEND__TIMEOUT_S; "
+            "per attempt) and deadline_s (--deadline, AUTOFORMAL_BACKEND__DEADLINE_S; per request), or lower "
+            "max_tokens or max_concurrency."
         )
 
 

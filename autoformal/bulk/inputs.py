@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from autoformal.corpus.jsonl import describe_json_error
 from autoformal.errors import ConfigurationError
 
 #: Tried in order when no text field is configured: the names used by common benchmark files.
@@ -108,7 +109,7 @@ def _parse_line(raw: bytes, number: int, fields: InputFields) -> Problem | Inval
     except UnicodeDecodeError as exc:
         return InvalidLine(line=number, reason=f"not UTF-8 ({exc.reason} at byte {exc.start})")
     except json.JSONDecodeError as exc:
-        return InvalidLine(line=number, reason=f"not JSON: {exc.msg} at column {exc.colno}")
+        return InvalidLine(line=number, reason=f"not JSON: {describe_json_error(exc)}")
     if not isinstance(record, dict):
         return InvalidLine(line=number, reason=f"expected a JSON object, got {type(record).__name__}")
     raw_id = record.get(fields.id)

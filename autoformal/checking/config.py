@@ -6,11 +6,13 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, HttpUrl, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from autoformal.checking.errors import LeanNotFoundError
+from autoformal.envvars import EnvAliasedSettings
 
 LEAN_SETUP_STEPS = (
     "To check statements with Lean:\n"
@@ -34,27 +36,26 @@ def find_lake() -> Path | None:
     return elan if elan.is_file() and os.access(elan, os.X_OK) else None
 
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value).expanduser() if value else None
-
-
-class ReplCheckerConfig(BaseModel):
+class ReplCheckerConfig(EnvAliasedSettings):
     """A warm pool of Lean REPL processes (leanprover-community/repl driven through lean-interact).
 
     Defaults suit Mathlib on a workstation: importing Mathlib takes tens of seconds and a few GB per worker,
     so the header timeout is generous and workers are recycled before their memory grows unbounded.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    env_aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "project_dir": ("AUTOFORMAL_LEAN_PROJECT",),
+        "repl_dir": ("AUTOFORMAL_LEAN_REPL",),
+    }
 
     kind: Literal["repl"] = "repl"
     project_dir: Path | None = Field(
-        default_factory=lambda: _env_path("AUTOFORMAL_LEAN_PROJECT"),
+        default=None,
         description="Lean project whose dependencies (Mathlib) statements are checked against.",
     )
     repl_dir: Path | None = Field(
-        default_factory=lambda: _env_path("AUTOFORMAL_LEAN_REPL"),
+        default=None,
         description="Directory holding a built REPL (`.lake/build/bin/repl`). None: lean-interact fetches "
         "and builds the REPL matching the project's Lean version (network needed once).",
     )
@@ -82,6 +83,13 @@ class ReplCheckerConfig(BaseModel):
     incremental: bool = Field(default=False, description="lean-interact's `incrementality` REPL option.")
     parallel_elaboration: bool = Field(default=False, description="lean-interact's `Elab.async` option.")
 
+    @field_validator("project_dir", "repl_dir", mode="before")
+    @classmethod
+    def _expand_user(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # an empty variable means unset
+        return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
     def require_lean(self) -> tuple[Path, Path | None]:
         """(lake, project_dir) or a `LeanNotFoundError` with the exact setup steps."""
         if self.lake_path is None:
@@ -104,16 +112,19 @@ class ReplCheckerConfig(BaseModel):
         return self.lake_path, self.project_dir
 
 
-class KiminaCheckerConfig(BaseModel):
+class KiminaCheckerConfig(EnvAliasedSettings):
     """A running Kimina Lean Server (`POST /api/check`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    env_aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "url": ("AUTOFORMAL_KIMINA_URL",),
+        "api_key": ("AUTOFORMAL_KIMINA_API_KEY",),
+        "server_repls": ("AUTOFORMAL_KIMINA_REPLS",),
+    }
 
     kind: Literal["kimina"] = "kimina"
-    url: HttpUrl = Field(
-        default_factory=lambda: HttpUrl(os.environ.get("AUTOFORMAL_KIMINA_URL", "http://127.0.0.1:8000"))
-    )
-    api_key: str | None = Field(default_factory=lambda: os.environ.get("AUTOFORMAL_KIMINA_API_KEY"))
+    url: HttpUrl = HttpUrl("http://127.0.0.1:8000")
+    api_key: str | None = None
     timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
     batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
     server_repls: PositiveInt = Field(
@@ -139,7 +150,7 @@ class KiminaCheckerConfig(BaseModel):
         safety timeout (timeout x snippets + 10 s)."""
         if not isinstance(data, dict):
             return data
-        repls = data.get("server_repls") or _positive_env("AUTOFORMAL_KIMINA_REPLS", 4)
+        repls = data.get("server_repls") or 4
         data = {**data, "server_repls": repls}
         if data.get("max_concurrent_requests") is None:
             wanted = KIMINA_SNIPPETS_PER_REPL * int(repls) / int(data.get("batch_size") or 8)
@@ -152,12 +163,3 @@ class KiminaCheckerConfig(BaseModel):
 # only queue on the server, where the wait counts against each request's safety timeout. Measured with
 # benchmarks/kimina_throughput.py (README, Kimina section).
 KIMINA_SNIPPETS_PER_REPL = 8
-
-
-def _positive_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r} is not a positive integer; set it to the server's LEAN_SERVER_MAX_REPLS")
-    return int(raw)

@@ -8,19 +8,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from autoformal.cli.app import app
-from autoformal.cli.formalize import (
-    NOT_CHECKED_WARNING,
+from autoformal.cli.app import app, ensure_writable, read_text_file, resume_command
+from autoformal.cli.boundary import ExitCode
+from autoformal.cli.formalize import NOT_CHECKED_WARNING, make_formalizer
+from autoformal.cli.options import (
     BackendOption,
     BaseUrlOption,
+    DeadlineOption,
+    JudgeModelOption,
+    JudgeOption,
+    LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RetriesOption,
     SamplesOption,
-    build_config,
-    make_formalizer,
+    SaveConfigOption,
+    TimeoutOption,
+    config_from_options,
+    reproducible_config,
 )
+from autoformal.cli.output import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +43,7 @@ _SHOWN_INVALID = 20
 
 @app.command()
 def bulk(
+    ctx: typer.Context,
     input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", exists=True, dir_okay=False, help="Problems.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", dir_okay=False, help="Output JSONL (one line per problem).")
@@ -69,7 +78,16 @@ def bulk(
     backend: BackendOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    lean_project: LeanProjectOption = None,
+    save_config_to: SaveConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary (with the resolved configuration) as JSON on stdout.")
+    ] = False,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -83,77 +101,89 @@ def bulk(
         float, typer.Option("--cpus-per-actor", min=0.1, help="With --ray: CPUs (Lean workers) per actor.")
     ] = 1.0,
 ) -> None:
-    """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume."""
-    from rich.console import Console
+    """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume.
 
+    Exit code 1 when some problems failed (not written; --resume retries them), 130 when interrupted.
+    """
     from autoformal.bulk import BulkOptions, BulkSummary, InputFields, Shard, open_output, plan_bulk
-    from autoformal.errors import AutoformalError
+    from autoformal.cli.output import stderr_console
 
-    err = Console(stderr=True)
-    try:
-        options = BulkOptions(
-            fields=InputFields(id=id_field, text=text_field, header=header_field or None),
-            shard=Shard.parse(shard) if shard else None,
-            limit=limit,
-            resume=resume,
-            overwrite=overwrite,
-            concurrency=concurrency,
-            fsync_interval_s=fsync_interval,
-        )
-        if output is None and not dry_run:
-            raise typer.BadParameter("pass -o OUT.jsonl (or --dry-run to only count)")
-        if resume and overwrite:
-            raise typer.BadParameter("--resume and --overwrite contradict each other; pass one")
-        default_header = header.read_text(encoding="utf-8") if header is not None else None
-        summary = BulkSummary()
-        if dry_run:
-            done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
-            plan = plan_bulk(input_path, options, done)
-            _report_plan(err, plan, input_path)
-            config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-            in_flight = concurrency or config.limits.batch(config.concurrency)
-            estimate = _estimate(plan, summary, in_flight, config.samples, config.lean)
-            if as_json:
-                typer.echo(json.dumps(estimate))
-            return
-        assert output is not None
-        writer, recovery = open_output(output, options, summary)
-        with writer:
-            if recovery.torn_tail_bytes:
-                err.print(f"[yellow]dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}[/]")
-            plan = plan_bulk(input_path, options, recovery.done_ids)
-            _report_plan(err, plan, input_path)
+    err = stderr_console()
+
+    resolved = None
+    summary = BulkSummary()
+    options = BulkOptions(
+        fields=InputFields(id=id_field, text=text_field, header=header_field or None),
+        shard=Shard.parse(shard) if shard else None,
+        limit=limit,
+        resume=resume,
+        overwrite=overwrite,
+        concurrency=concurrency,
+        fsync_interval_s=fsync_interval,
+    )
+    if output is None and not dry_run:
+        raise typer.BadParameter("pass -o OUT.jsonl (or --dry-run to only count)")
+    if resume and overwrite:
+        raise typer.BadParameter("--resume and --overwrite contradict each other; pass one")
+    default_header = read_text_file(header, "Lean header file") if header is not None else None
+    if dry_run:
+        done = _done_ids_readonly(output, summary) if output is not None and resume else frozenset()
+        plan = plan_bulk(input_path, options, done)
+        _report_plan(err, plan, input_path)
+        resolved = config_from_options(ctx)
+        in_flight = concurrency or resolved.limits.batch(resolved.concurrency)
+        estimate = _estimate(plan, summary, in_flight, resolved.samples, resolved.lean)
+        if as_json:
+            typer.echo(json.dumps({**estimate, "config": reproducible_config(resolved)}))
+        return
+    assert output is not None
+    ensure_writable(output, "-o")
+    writer, recovery = open_output(output, options, summary)
+    with writer:
+        if recovery.torn_tail_bytes:
+            err.print(shown(f"dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}", "yellow"))
+        plan = plan_bulk(input_path, options, recovery.done_ids)
+        _report_plan(err, plan, input_path)
+        resolved = config_from_options(ctx)
+        try:
             if plan.todo and ray_address is not None:
                 from autoformal.bulk.ray_runner import RayOptions
 
-                config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+                in_flight = concurrency or resolved.limits.batch(resolved.concurrency)
                 ray_options = RayOptions(
                     address=None if ray_address == "local" else ray_address,
                     actors=actors,
                     cpus_per_actor=cpus_per_actor,
-                    per_actor_concurrency=max(1, (concurrency or config.limits.batch(config.concurrency)) // actors),
+                    per_actor_concurrency=max(1, in_flight // actors),
                 )
-                _run_on_ray(err, plan, config, writer, summary, ray_options, default_header)
+                _run_on_ray(err, plan, resolved, writer, summary, ray_options, default_header)
             elif plan.todo:
-                config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-                with make_formalizer(config, err) as formalizer:
+                with make_formalizer(resolved, save_config_to) as formalizer:
                     if not formalizer.lean_checked:
                         err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
                     _run_with_progress(err, plan, formalizer, writer, summary, options, default_header)
-    except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        _report_summary(err, summary)
-        again = " ".join(["autoformal", "bulk", str(input_path), "-o", str(output), "--resume"])
-        err.print(f"interrupted: every finished problem is in {escape(str(output))}; continue with: {escape(again)}",
-                  highlight=False)  # fmt: skip
-        raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            _report_interrupted(err, summary, output, resume_command(ctx))
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
     _report_summary(err, summary)
     if as_json:
-        typer.echo(json.dumps(summary.as_json()))
+        payload = summary.as_json()
+        if resolved is not None:
+            payload["config"] = reproducible_config(resolved)
+        typer.echo(json.dumps(payload))
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _report_interrupted(err: Console, summary: BulkSummary, output: Path, resume: str) -> None:
+    err.print(
+        shown(
+            f"interrupted: this run wrote {summary.written} problems to {output} ({summary.records} in the file); "
+            "in-flight problems were not written. Continue with:",
+            "bold yellow",
+        )
+    )
+    err.print(shown(f"  {resume}"))
 
 
 def _done_ids_readonly(output: Path, summary: BulkSummary) -> frozenset[str]:
@@ -263,9 +293,10 @@ def _run_on_ray(
     def on_start(info: ClusterInfo) -> None:
         summary.cluster = info.model_dump()
         err.print(
-            f"Ray: {info.nodes} node(s), {info.cpus:g} CPUs, {info.actors} actors, "
-            f"{len(info.endpoints)} LLM endpoint(s) ({escape(', '.join(info.endpoints))})",
-            highlight=False,
+            shown(
+                f"Ray: {info.nodes} node(s), {info.cpus:g} CPUs, {info.actors} actors, "
+                f"{len(info.endpoints)} LLM endpoint(s) ({', '.join(info.endpoints)})"
+            )
         )
 
     def on_tick(counts: dict[str, int]) -> None:
@@ -288,14 +319,16 @@ def _run_on_ray(
 
 def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:
     for invalid in plan.invalid[:_SHOWN_INVALID]:
-        err.print(f"[yellow]{input_path}:{invalid.line}: skipped: {escape(invalid.reason)}[/]", highlight=False)
+        err.print(shown(f"{input_path}:{invalid.line}: skipped: {invalid.reason}", "yellow"))
     if len(plan.invalid) > _SHOWN_INVALID:
-        err.print(f"[yellow]… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines[/]")
+        err.print(shown(f"… and {len(plan.invalid) - _SHOWN_INVALID} more invalid lines", "yellow"))
     err.print(
-        f"{plan.valid} valid problems ({len(plan.invalid)} invalid lines skipped); "
-        f"{plan.outside_shard} outside the shard, {plan.beyond_limit} beyond the limit, "
-        f"{plan.already_done} already done, [bold]{len(plan.todo)} to do[/]",
-        highlight=False,
+        shown(
+            f"{plan.valid} valid problems ({len(plan.invalid)} invalid lines skipped); "
+            f"{plan.outside_shard} outside the shard, {plan.beyond_limit} beyond the limit, "
+            f"{plan.already_done} already done, "
+        )
+        + shown(f"{len(plan.todo)} to do", "bold")
     )
 
 
@@ -323,24 +356,26 @@ def _report_summary(err: Console, summary: BulkSummary) -> None:
 
     if summary.written or summary.failed:
         err.print(
-            f"this run: {summary.written} written, {summary.failed} failed (not written; rerun with --resume) "
-            f"in {summary.wall_s:.1f} s ({summary.problems_per_s:.2f} problems/s)",
-            highlight=False,
+            shown(
+                f"this run: {summary.written} written, {summary.failed} failed (not written; rerun with --resume) "
+                f"in {summary.wall_s:.1f} s ({summary.problems_per_s:.2f} problems/s)"
+            )
         )
     for failure in summary.failures[:5]:
-        err.print(f"[red]  failed {escape(failure)}[/]", highlight=False)
+        err.print(shown(f"  failed {failure}", "red"))
     checked = f"{summary.with_elaborating_candidate}/{summary.lean_checked}" if summary.lean_checked else "not checked"
     err.print(
-        f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "
-        f"elaborating candidate: {checked}",
-        highlight=False,
+        shown(
+            f"output: {summary.records} problems, {summary.with_candidate} with a candidate, "
+            f"elaborating candidate: {checked}"
+        )
     )
     survival = Table("stage", "candidates", "survival", title="candidates per stage")
     for stage, count in summary.stage_totals.items():
-        survival.add_row(stage, str(count), f"{summary.survival[stage]:.1%}")
+        survival.add_row(shown(stage), str(count), f"{summary.survival[stage]:.1%}")
     timing = Table("stage", "seconds (total)", "seconds / problem", title="time per stage (summed over problems)")
     for stage, seconds in summary.stage_seconds.items():
-        timing.add_row(stage, f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
+        timing.add_row(shown(stage), f"{seconds:.1f}", f"{seconds / summary.records:.3f}" if summary.records else "-")
     err.print(survival, timing)
     if summary.records > summary.lean_checked:
         unchecked = summary.records - summary.lean_checked

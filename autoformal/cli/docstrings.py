@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from autoformal.cli.app import app
-from autoformal.cli.formalize import (
-    NOT_CHECKED_WARNING,
+from autoformal.cli.app import app, ensure_writable, read_text_file, resume_command
+from autoformal.cli.boundary import ExitCode
+from autoformal.cli.formalize import NOT_CHECKED_WARNING, make_formalizer
+from autoformal.cli.options import (
     BackendOption,
     BaseUrlOption,
+    DeadlineOption,
+    HeaderOption,
+    JudgeModelOption,
+    JudgeOption,
+    LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RetriesOption,
     SamplesOption,
-    build_config,
-    make_formalizer,
+    SaveConfigOption,
+    TimeoutOption,
+    config_from_options,
 )
+from autoformal.cli.output import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,24 +36,33 @@ if TYPE_CHECKING:
     from autoformal.docstrings import DocstringReport
     from autoformal.pipeline import Formalizer
 
+#: Seconds between report checkpoints during a run (each rewrites the whole report).
+_CHECKPOINT_INTERVAL_S = 5.0
+
 
 @app.command()
 def docstrings(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, help="A Python file or a package directory (read, never run).")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write the .lean file here [default: stdout].")
     ] = None,
     report_path: Annotated[
-        Path | None, typer.Option("--report", dir_okay=False, help="Write the JSON report here.")
+        Path | None,
+        typer.Option("--report", dir_okay=False, help="Write the JSON report here (kept up to date during the run)."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Keep the results in the --report file of an earlier run; formalize only the rest."
+        ),
+    ] = False,
     real: Annotated[bool, typer.Option("--real", help="Map Python float to ℝ instead of Float.")] = False,
     top: Annotated[int, typer.Option("--top", min=1, help="Ranked candidates written per docstring claim.")] = 1,
-    header: Annotated[
-        Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Lean header file (imports, opens).")
-    ] = None,
+    header: HeaderOption = None,
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", "-c", min=1, help="Claims in flight [default: the config's limits.inputs]."),
+        typer.Option("--concurrency", "-c", min=1, help="Claims in flight (default: the config's limits.inputs)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only list functions, Lean declarations and claims; call no model.")
@@ -54,44 +72,72 @@ def docstrings(
     backend: BackendOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    judge: JudgeOption = False,
+    judge_model: JudgeModelOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    deadline: DeadlineOption = None,
+    lean_project: LeanProjectOption = None,
+    save_config_to: SaveConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
 ) -> None:
-    """Specify every documented function of PATH as Lean theorems about an `opaque` model of it."""
-    from rich.console import Console
+    """Specify every documented function of PATH as Lean theorems about an `opaque` model of it.
 
+    Exit code 2 when no file could be read (syntax error, not UTF-8, binary; with others readable, the
+    unreadable ones are listed and skipped); 1 when a claim failed; 130 when interrupted (rerun with --resume).
+    """
     from autoformal.checking import DEFAULT_HEADER
+    from autoformal.cli.output import stderr_console
     from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
-    from autoformal.errors import AutoformalError
+    from autoformal.docstrings.resume import carry_over, load_report, write_report
+    from autoformal.errors import InvalidInputError
 
-    err = Console(stderr=True)
-    header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
-    try:
-        report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
-        _print_plan(err, report)
-        if not dry_run and report.pending_claims():
-            config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-            with make_formalizer(config, err) as formalizer:
-                _formalize_with_progress(err, report, formalizer, concurrency)
-    except AutoformalError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+    err = stderr_console()
+    if resume and report_path is None:
+        raise typer.BadParameter("--resume continues the --report file of an earlier run; pass --report FILE too")
+    for option, target in (("-o", output), ("--report", report_path)):
+        if target is not None:
+            ensure_writable(target, option)
+    header_text = read_text_file(header, "Lean header file") if header is not None else DEFAULT_HEADER
+    report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
+    if resume and report_path is not None and report_path.is_file():
+        kept = carry_over(load_report(report_path), report)
+        err.print(shown(f"--resume: kept {kept} results from {report_path}"))
+    _print_plan(err, report)
+    if report.source_errors and not report.functions:
+        unreadable = "; ".join(f"{e.file}: {e.message}" for e in report.source_errors[:3])
+        raise InvalidInputError(f"no Python source could be read under {path} ({unreadable})")
+    if not dry_run and report.pending_claims():
+        config = config_from_options(ctx)
+        with make_formalizer(config, save_config_to) as formalizer:
+            try:
+                _formalize_with_progress(err, report, formalizer, concurrency, report_path)
+            except KeyboardInterrupt:
+                if report_path is not None:
+                    write_report(report, report_path)
+                    done = sum(c.result is not None for f in report.functions for c in f.claims)
+                    err.print(shown(f"interrupted: {done} claims formalized, saved in {report_path}. Continue with:"))
+                    err.print(shown(f"  {resume_command(ctx)}"))
+                else:
+                    err.print(shown("interrupted: nothing saved; pass --report FILE to be able to --resume"))
+                raise typer.Exit(ExitCode.INTERRUPTED) from None
     rendered = render_lean(report, top=top)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(rendered.text, encoding="utf-8")
-        err.print(f"wrote {len(rendered.theorems)} specifications to {output}")
+        err.print(shown(f"wrote {len(rendered.theorems)} specifications to {output}"))
     elif not as_json:
         typer.echo(rendered.text, nl=False)
     for note in rendered.omitted:
-        err.print(f"[yellow]omitted: {escape(note)}[/]", highlight=False)
-    report_json = report.model_dump_json(indent=2)
+        err.print(shown(f"omitted: {note}", "yellow"))
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(report_json + "\n", encoding="utf-8")
+        write_report(report, report_path)
     if as_json:
-        typer.echo(report_json)
+        typer.echo(report.model_dump_json(indent=2))
     if report.lean_checked is False:
         err.print(f"[bold yellow]WARNING: {NOT_CHECKED_WARNING}[/]")
+    if any(c.error is not None for f in report.functions for c in f.claims):
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _print_plan(err: Console, report: DocstringReport) -> None:
@@ -99,34 +145,46 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
 
     for error in report.source_errors:
         where = f"{error.file}:{error.line}" if error.line else str(error.file)
-        err.print(f"[yellow]{escape(where)}: skipped: {escape(error.message)}[/]", highlight=False)
-    table = Table("function", "Lean declaration / why not", "claims", title=f"{report.path}")
+        err.print(shown(f"{where}: skipped: {error.message}", "yellow"))
+    table = Table("function", "Lean declaration / why not", "claims", title=shown(str(report.path)))
     for function in report.functions:
-        declared = (
-            function.declaration.text if function.declaration else f"[yellow]not declared: {function.not_declared}"
-        )
-        where = f"{function.qualname}\n[dim]{function.file}:{function.line}"
-        table.add_row(where, declared, str(len(function.claims)))
+        if function.declaration:
+            declared = shown(function.declaration.text)
+        else:
+            declared = shown(f"not declared: {function.not_declared}", "yellow")
+        place = shown(function.qualname) + shown(f"\n{function.file}:{function.line}", "dim")
+        table.add_row(place, declared, str(len(function.claims)))
     err.print(table)
     err.print(
-        f"{len(report.files)} files, {len(report.functions)} documented functions "
-        f"({sum(f.declaration is not None for f in report.functions)} declared), "
-        f"{len(report.pending_claims())} claims to formalize, {report.undocumented} undocumented skipped",
-        highlight=False,
+        shown(
+            f"{len(report.files)} files, {len(report.functions)} documented functions "
+            f"({sum(f.declaration is not None for f in report.functions)} declared), "
+            f"{len(report.pending_claims())} claims to formalize, {report.undocumented} undocumented skipped"
+        )
     )
 
 
 def _formalize_with_progress(
-    err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int | None
+    err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int | None, report_path: Path | None
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from autoformal.docstrings import formalize_docstrings
+    from autoformal.docstrings.resume import write_report
+
+    last_checkpoint = time.monotonic()
 
     with Progress(
         TextColumn("[bold]claims"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as progress:
         task = progress.add_task("claims", total=len(report.pending_claims()))
-        asyncio.run(
-            formalize_docstrings(report, formalizer, concurrency=concurrency, on_done=lambda *_: progress.advance(task))
-        )
+
+        def on_done(*_: object) -> None:
+            nonlocal last_checkpoint
+            progress.advance(task)
+            # A checkpoint of the report, so an interrupted or killed run resumes from here.
+            if report_path is not None and time.monotonic() - last_checkpoint >= _CHECKPOINT_INTERVAL_S:
+                write_report(report, report_path)
+                last_checkpoint = time.monotonic()
+
+        asyncio.run(formalize_docstrings(report, formalizer, concurrency=concurrency, on_done=on_done))

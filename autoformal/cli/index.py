@@ -6,19 +6,22 @@ import json
 import time
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoformal.cli.app import app
+from autoformal.cli.app import app, ensure_writable, sub_app
+from autoformal.cli.output import shown
 from autoformal.retrieval.config import DEFAULT_INDEX_DIR
 from autoformal.retrieval.embedder import DEFAULT_MODEL
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from autoformal.corpus import Declaration
     from autoformal.retrieval import Hit
 
-index_app = typer.Typer(help="Build, search and inspect the Mathlib declaration index.", no_args_is_help=True)
+index_app = sub_app("Build, search and inspect the Mathlib declaration index.")
 app.add_typer(index_app, name="index")
 
 
@@ -43,13 +46,6 @@ class BackendOption(str, Enum):
 class DuplicateOption(str, Enum):
     keep_first = "keep-first"
     error = "error"
-
-
-def _fail(exc: Exception) -> NoReturn:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-    raise typer.Exit(2) from exc
 
 
 @index_app.command("build")
@@ -84,47 +80,46 @@ def build(
     as_json: Annotated[bool, typer.Option("--json", help="Print the build summary as JSON.")] = False,
 ) -> None:
     """Embed a declaration corpus and write a FAISS + BM25 index directory."""
-    from rich.console import Console
-
+    from autoformal.cli.output import stderr_console
     from autoformal.corpus import load_declarations
-    from autoformal.errors import AutoformalError
     from autoformal.retrieval import DeclarationIndex, Embedder, EmbedderConfig, IndexStateError
 
-    err = Console(stderr=True)
+    err = stderr_console()
+    ensure_writable(out, "--out", directory=True)
     started = time.perf_counter()
-    try:
-        with err.status(f"reading {corpus}"):
-            loaded = load_declarations(
-                corpus,
-                on_duplicate="error" if on_duplicate is DuplicateOption.error else "keep_first",
-                additive_twins=additive_twins,
-            )
-        err.print(
+    with err.status(shown(f"reading {corpus}")):
+        loaded = load_declarations(
+            corpus,
+            on_duplicate="error" if on_duplicate is DuplicateOption.error else "keep_first",
+            additive_twins=additive_twins,
+        )
+    err.print(
+        shown(
             f"{len(loaded)} declarations ({loaded.additive_twins} additive twins synthesized, "
             f"{loaded.anonymous} anonymous and {len(loaded.duplicate_names)} duplicates skipped)"
         )
-        config = EmbedderConfig(
-            model=model,
-            backend=backend.value,
-            quantize=quantize,
-            max_seq_length=max_seq_length,
-            batch_size=batch_size,
-        )
-        with err.status(f"loading {model}"):
-            embedder = Embedder(config)
-        previous = None
-        if incremental and (out / "manifest.json").is_file():
-            try:
-                previous = DeclarationIndex.load(out)
-            except IndexStateError as exc:
-                err.print(f"[yellow]not reusing {out}:[/yellow] {exc}", highlight=False)
-        index = DeclarationIndex.build(
-            loaded.declarations, embedder, index_type=index_type.value, previous=previous, progress=True
-        )
-        with err.status(f"writing {out}"):
-            written = index.save(out)
-    except AutoformalError as exc:
-        _fail(exc)
+    )
+    config = EmbedderConfig(
+        model=model,
+        backend=backend.value,
+        quantize=quantize,
+        max_seq_length=max_seq_length,
+        batch_size=batch_size,
+    )
+    with err.status(shown(f"loading {model}")):
+        embedder = Embedder(config)
+    previous = None
+    if incremental and (out / "manifest.json").is_file():
+        try:
+            # Only the vectors are reused: a damaged faiss.index or BM25 file is rebuilt anyway.
+            previous = DeclarationIndex.load(out, vectors_only=True)
+        except IndexStateError as exc:
+            err.print(shown(f"not reusing {out}: ", "yellow") + shown(str(exc)))
+    index = DeclarationIndex.build(
+        loaded.declarations, embedder, index_type=index_type.value, previous=previous, progress=True
+    )
+    with err.status(shown(f"writing {out}")):
+        written = index.save(out)
     summary = {
         "out": str(written),
         "count": len(index),
@@ -151,14 +146,12 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
 ) -> None:
     """Search an index: rank, name, signature, score."""
-    from autoformal.errors import AutoformalError
+    from autoformal.cli.app import read_text_argument
     from autoformal.retrieval import RetrievalConfig, build_retriever
 
-    try:
-        config = RetrievalConfig(index_dir=index_dir, model=model, retriever=retriever.value, k=k)
-        hits = build_retriever(config).search(query, k)
-    except AutoformalError as exc:
-        _fail(exc)
+    query = read_text_argument(query, what="query")
+    config = RetrievalConfig(index_dir=index_dir, model=model, retriever=retriever.value, k=k)
+    hits = build_retriever(config).search(query, k)
     if as_json:
         for hit in hits:
             typer.echo(
@@ -176,7 +169,9 @@ def search(
                 )
             )
         return
-    _print_hits(hits)
+    from autoformal.cli.output import stdout_console
+
+    print_hits(hits, stdout_console())
 
 
 @index_app.command("info")
@@ -184,14 +179,11 @@ def info(
     index_dir: Annotated[Path, typer.Argument(help="Index directory.")] = DEFAULT_INDEX_DIR,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show an index's manifest (model, dimension, count, index type, build time, corpus hash)."""
-    from autoformal.errors import AutoformalError
+    """Show an index's manifest (model, dimension, count, index type, build time, corpus hash) after
+    checking every file against its checksum, as loading for search does (exit code 2 when one fails)."""
     from autoformal.retrieval import DeclarationIndex
 
-    try:
-        manifest = DeclarationIndex.read_manifest(index_dir)
-    except AutoformalError as exc:
-        _fail(exc)
+    manifest = DeclarationIndex.verify(index_dir)
     fields = json.loads(manifest.model_dump_json(exclude={"files"}))
     fields["files"] = len(manifest.files)
     if as_json:
@@ -208,33 +200,28 @@ def export_lean(
 ) -> None:
     """Export the declarations of a Lean environment with the shipped ExportDecls.lean (needs Lean)."""
     from autoformal.corpus.lean_export import export_declarations
-    from autoformal.errors import AutoformalError
 
-    try:
-        written = export_declarations(project, out, modules=modules or ["Mathlib"])
-    except AutoformalError as exc:
-        _fail(exc)
+    written = export_declarations(project, out, modules=modules or ["Mathlib"])
     typer.echo(str(written))
 
 
 def _print_mapping(fields: dict[str, object], *, title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_header=False)
+    from autoformal.cli.output import stdout_console
+
+    table = Table(title=shown(title), show_header=False)
     for key, value in fields.items():
-        table.add_row(key, str(value))
-    Console().print(table)
+        table.add_row(shown(key), shown(value))
+    stdout_console().print(table)
 
 
-def _print_hits(hits: list[Hit[Declaration]]) -> None:
-    from rich.console import Console
+def print_hits(hits: list[Hit[Declaration]], console: Console) -> None:
     from rich.table import Table
 
     table = Table()
     for column in ("rank", "name", "signature", "score"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for hit in hits:
-        signature = hit.item.signature if len(hit.item.signature) <= 100 else hit.item.signature[:99] + "…"
-        table.add_row(str(hit.rank), hit.item.name, signature, f"{hit.score:.4f}")
-    Console().print(table)
+        table.add_row(str(hit.rank), shown(hit.item.name), shown(hit.item.signature), f"{hit.score:.4f}")
+    console.print(table)

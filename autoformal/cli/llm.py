@@ -8,46 +8,42 @@ from typing import Annotated
 
 import typer
 
-from autoformal.cli.app import app, read_text_argument
+from autoformal.cli.app import app, read_text_argument, sub_app
+from autoformal.cli.options import BaseUrlOption, TimeoutOption
+from autoformal.cli.output import shown
 
-llm_app = typer.Typer(help="LLM endpoint and prompt utilities.", no_args_is_help=True)
+llm_app = sub_app("LLM endpoint and prompt utilities.")
 app.add_typer(llm_app, name="llm")
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(2)
 
 
 @llm_app.command("models")
 def models(
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", envvar="AUTOFORMAL_BASE_URL", help="e.g. http://localhost:8000/v1")
-    ] = None,
+    base_url: BaseUrlOption = None,
+    timeout: TimeoutOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """List the models an OpenAI-compatible server serves (also a connectivity check)."""
-    from autoformal.errors import AutoformalError
+    from autoformal.cli.options import build_config
+    from autoformal.cli.output import stdout_console
+    from autoformal.errors import ConfigurationError
     from autoformal.llm import OpenAIBackendConfig, OpenAICompatibleBackend
 
-    try:
-        backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=base_url))
-        served = backend.list_served_models()
-    except AutoformalError as exc:
-        raise _fail(exc) from exc
+    config = build_config(backend="openai", base_url=base_url).backend
+    if not isinstance(config, OpenAIBackendConfig):
+        raise ConfigurationError("`llm models` asks an OpenAI-compatible server; the configured backend is not one")
+    if timeout is not None:
+        config = config.model_copy(update={"probe_timeout_s": timeout})
+    backend = OpenAICompatibleBackend(config)
+    served = backend.list_served_models()
     if as_json:
         typer.echo(json.dumps(served))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table("model", title=f"served by {backend.base_url}")
+    table = Table("model", title=shown(f"served by {backend.base_url}"))
     for name in served:
-        table.add_row(name)
-    Console().print(table)
+        table.add_row(shown(name))
+    stdout_console().print(table)
 
 
 @llm_app.command("prompt")
@@ -64,7 +60,7 @@ def prompt(
     as_json: Annotated[bool, typer.Option("--json", help="Print the messages as JSON.")] = False,
 ) -> None:
     """Render the chat messages sent to the model (no retrieval context, no LLM call)."""
-    from autoformal.errors import AutoformalError
+    from autoformal.cli.output import stdout_console
     from autoformal.prompts import (
         PromptBudget,
         PromptTemplates,
@@ -73,22 +69,17 @@ def prompt(
     )
 
     source = read_text_argument(text)
-    try:
-        templates = PromptTemplates(prompts_dir)
-        if backtranslate:
-            messages = build_backtranslation_messages(source, templates=templates)
-        else:
-            budget = PromptBudget(max_prompt_tokens=max_prompt_tokens)
-            messages = build_formalization_messages(source, budget=budget, templates=templates)
-    except AutoformalError as exc:
-        raise _fail(exc) from exc
+    templates = PromptTemplates(prompts_dir)
+    if backtranslate:
+        messages = build_backtranslation_messages(source, templates=templates)
+    else:
+        budget = PromptBudget(max_prompt_tokens=max_prompt_tokens)
+        messages = build_formalization_messages(source, budget=budget, templates=templates)
     if as_json:
         typer.echo(json.dumps([message.model_dump() for message in messages], ensure_ascii=False))
         return
-    from rich.console import Console
     from rich.panel import Panel
-    from rich.text import Text
 
-    console = Console()
+    console = stdout_console()
     for message in messages:
-        console.print(Panel(Text(message.content), title=message.role, title_align="left"))
+        console.print(Panel(shown(message.content), title=shown(message.role), title_align="left"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from autoformal.cli.app import app, read_input
-from autoformal.errors import StatementSyntaxError
+from autoformal.cli.boundary import ExitCode
+from autoformal.cli.output import shown
+from autoformal.errors import InvalidInputError, StatementSyntaxError
 
 
 @app.command()
@@ -17,19 +17,27 @@ def parse(
     source: str = typer.Argument(..., help="A .lean file or statement text file, or - for standard input."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Parse Lean declarations and print name, binders, conclusion, identifiers and canonical form."""
+    """Parse Lean declarations and print name, binders, conclusion, identifiers and canonical form.
+
+    Exit code 1 when the text does not parse.
+    """
+    from rich.table import Table
+
+    from autoformal.cli.output import stderr_console, stdout_console
     from autoformal.syntax import canonical_form, check_safe, parse_document
 
     text = read_input(source)
-    console = Console()
+    if not text.strip():
+        raise InvalidInputError(f"{source}: empty; pass Lean declarations (e.g. theorem t : 1 + 1 = 2 := sorry)")
+    console = stdout_console()
     try:
         doc = parse_document(text)
     except StatementSyntaxError as exc:
         if as_json:
             typer.echo(json.dumps({"error": exc.reason, "line": exc.line, "column": exc.column}))
         else:
-            Console(stderr=True).print(f"[red]syntax error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
+            stderr_console().print(shown("syntax error: ", "red") + shown(str(exc)), soft_wrap=True)
+        raise typer.Exit(ExitCode.FAILED) from None
     theorem_canonical = None
     if any(d.is_theorem for d in doc.declarations):
         theorem_canonical = canonical_form(doc)
@@ -44,16 +52,16 @@ def parse(
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     for decl in doc.declarations:
-        table = Table(title=f"{decl.keyword} {decl.name or ''}".strip(), show_header=False, title_justify="left")
+        table = Table(title=shown(f"{decl.keyword} {decl.name or ''}".strip()), show_header=False, title_justify="left")
         table.add_column("field", style="bold")
         table.add_column("value", overflow="fold")
         for b in decl.binders:
-            table.add_row(f"binder ({b.kind})", f"{b.name} : {b.type}" if b.type else b.name)
-        table.add_row("conclusion", decl.conclusion_text or "—")
-        table.add_row("identifiers", ", ".join(decl.identifiers) or "—")
-        table.add_row("proof", decl.proof or "—")
+            table.add_row(shown(f"binder ({b.kind})"), shown(f"{b.name} : {b.type}" if b.type else b.name))
+        table.add_row("conclusion", shown(decl.conclusion_text or "—"))
+        table.add_row("identifiers", shown(", ".join(decl.identifiers) or "—"))
+        table.add_row("proof", shown(decl.proof or "—"))
         console.print(table)
     if theorem_canonical is not None:
-        console.print(f"[bold]canonical form:[/bold] {theorem_canonical}", highlight=False)
+        console.print(shown("canonical form: ", "bold") + shown(theorem_canonical), soft_wrap=True)
     style = "green" if verdict.ok else "yellow"
-    console.print(f"[bold]safety gate:[/bold] [{style}]{verdict.reason}[/{style}]", highlight=False)
+    console.print(shown("safety gate: ", "bold") + shown(verdict.reason, style), soft_wrap=True)

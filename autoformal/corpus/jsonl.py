@@ -19,6 +19,14 @@ from autoformal.corpus.errors import CorpusError, CorpusFormatError
 from autoformal.corpus.models import Declaration
 
 
+def describe_json_error(exc: json.JSONDecodeError) -> str:
+    """`exc` in words, with its position once: json's own messages end in "at" ("Unterminated string starting
+    at") and leave the position to the caller, so appending "at column N" naively reads "at at column N"."""
+    what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+    where = f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+    return f"{what} at {where}"
+
+
 def iter_json_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, record)`` for each non-blank line of a ``.jsonl`` or ``.jsonl.gz`` file."""
     if not path.is_file():
@@ -40,7 +48,8 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     record = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise CorpusFormatError(
-                        f"{path}:{line_number}: not a JSON object ({exc.msg}); each line must be one JSON object"
+                        f"{path}:{line_number}: not a JSON object ({describe_json_error(exc)}); each line must be one "
+                        "JSON object"
                     ) from None
                 if not isinstance(record, dict):
                     raise CorpusFormatError(

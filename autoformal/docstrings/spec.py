@@ -78,7 +78,8 @@ class DocstringReport(BaseModel):
         return "\n".join(d.text for d in self.declarations)
 
     def pending_claims(self) -> list[tuple[FunctionSpec, ClaimSpec]]:
-        return [(f, c) for f in self.functions if f.declaration is not None for c in f.claims]
+        """Claims of declared functions without a result yet (a resumed report keeps earlier results)."""
+        return [(f, c) for f in self.functions if f.declaration is not None for c in f.claims if c.result is None]
 
 
 def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | None = None) -> DocstringReport:

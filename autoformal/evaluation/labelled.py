@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autoformal.corpus.jsonl import describe_json_error
 from autoformal.errors import EvaluationError
 
 #: Fields that reveal the label; never read.
@@ -63,7 +64,7 @@ def json_object(file: Path, number: int, line: str) -> dict[str, Any]:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise EvaluationError(f"{file}:{number}: not JSON ({exc.msg})") from None
+        raise EvaluationError(f"{file}:{number}: not JSON ({describe_json_error(exc)})") from None
     if not isinstance(row, dict):
         raise EvaluationError(f"{file}:{number}: not a JSON object; each line must be one object")
     return row

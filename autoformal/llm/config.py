@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
+from autoformal.envvars import EnvAliasedSettings
 from autoformal.llm.errors import EndpointNotConfiguredError
 
-BASE_URL_ENV = "AUTOFORMAL_BASE_URL"
-MODEL_ENV = "AUTOFORMAL_MODEL"
-API_KEY_ENVS = ("AUTOFORMAL_API_KEY", "OPENAI_API_KEY")
 
-
-class OpenAIBackendConfig(BaseModel):
+class OpenAIBackendConfig(EnvAliasedSettings):
     """An OpenAI-compatible chat-completions endpoint: vLLM (`vllm serve`), Mistral's API, OpenAI, ...
 
     Unset `base_url`/`model`/`api_key` are read from `AUTOFORMAL_BASE_URL`, `AUTOFORMAL_MODEL` and
     `AUTOFORMAL_API_KEY` (then `OPENAI_API_KEY`). Without a model, the server's only served model is used.
+
+    Time limits: a server must answer `GET /models` (the warm-up probe) within `probe_timeout_s`, so a hung
+    server is reported in seconds; each generation attempt gets `timeout_s`, and one request, retries
+    included, gives up after `deadline_s`.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    env_aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "base_url": ("AUTOFORMAL_BASE_URL",),
+        "model": ("AUTOFORMAL_MODEL",),
+        "api_key": ("AUTOFORMAL_API_KEY", "OPENAI_API_KEY"),
+    }
 
     kind: Literal["openai"] = "openai"
     base_url: str | None = Field(
@@ -32,10 +38,18 @@ class OpenAIBackendConfig(BaseModel):
     model: str | None = None
     api_key: SecretStr | None = Field(default=None, description="Not needed for a local vLLM server.")
     max_concurrency: int = Field(default=64, ge=1, description="Requests in flight at once.")
-    timeout_s: float = Field(default=600.0, gt=0, description="Per attempt; reasoning traces can take minutes.")
+    timeout_s: float = Field(
+        default=300.0, gt=0, description="Per attempt (the whole answer: reasoning traces can take minutes)."
+    )
+    deadline_s: float = Field(default=600.0, gt=0, description="Per request, all attempts and back-off included.")
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    probe_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="For `GET /models` (warm-up, model discovery): a healthy server answers at once.",
+    )
     max_retries: int = Field(
-        default=4, ge=0, description="Retries on 408/409/429/5xx/connection errors, exponential backoff."
+        default=2, ge=0, description="Retries on 408/409/429/5xx/connection errors, exponential backoff."
     )
     endpoint_cooldown_s: float = Field(
         default=30.0, gt=0, description="With several base URLs: how long a failing server is left out of rotation."
@@ -56,19 +70,21 @@ class OpenAIBackendConfig(BaseModel):
         default_factory=dict, description="Merged into every request body (server-specific sampling options)."
     )
 
-    def resolved_base_url(self) -> str:
-        base_url = self.base_url or os.environ.get(BASE_URL_ENV)
-        if not base_url:
+    @field_validator("base_url", "model", "api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    def require_base_url(self) -> str:
+        """The endpoint, or `EndpointNotConfiguredError` saying how to set one."""
+        if not self.base_url:
             raise EndpointNotConfiguredError()
-        return base_url.rstrip("/")
-
-    def resolved_model(self) -> str | None:
-        return self.model or os.environ.get(MODEL_ENV) or None
-
-    def resolved_api_key(self) -> str | None:
-        if self.api_key is not None:
-            return self.api_key.get_secret_value()
-        return next((os.environ[name] for name in API_KEY_ENVS if os.environ.get(name)), None)
+        return self.base_url
 
 
 class TransformersBackendConfig(BaseModel):

@@ -51,9 +51,9 @@ class OpenAICompatibleBackend:
 
     def __init__(self, config: OpenAIBackendConfig | None = None) -> None:
         self.config = config or OpenAIBackendConfig()
-        self.base_url = self.config.resolved_base_url()
-        self._api_key = self.config.resolved_api_key()
-        self._model = self.config.resolved_model()
+        self.base_url = self.config.require_base_url()
+        self._api_key = self.config.api_key.get_secret_value() if self.config.api_key is not None else None
+        self._model = self.config.model
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._portal: BackgroundLoop | None = None
         self._lock = threading.Lock()
@@ -77,13 +77,20 @@ class OpenAICompatibleBackend:
         headers = {"Authorization": f"Bearer {self._api_key or _NO_API_KEY}"}
         try:
             response = httpx.get(
-                f"{self.base_url}/models", headers=headers, timeout=self.config.connect_timeout_s + 10.0
+                f"{self.base_url}/models",
+                headers=headers,
+                timeout=httpx.Timeout(self.config.probe_timeout_s, connect=self.config.connect_timeout_s),
             )
+        except httpx.TimeoutException as error:
+            raise GenerationTimeoutError(self.base_url, self.config.probe_timeout_s, 1) from error
         except httpx.TransportError as error:
             raise ServerUnreachableError(self.base_url, f"{type(error).__name__}: {error}") from error
         if response.status_code != 200:
             raise LLMRequestError(response.status_code, f"GET /models returned {response.text[:500]}")
-        return [entry["id"] for entry in response.json().get("data", [])]
+        try:
+            return [str(entry["id"]) for entry in response.json().get("data", [])]
+        except (ValueError, AttributeError, KeyError, TypeError) as error:
+            raise LLMRequestError(200, f"GET /models did not answer a model list: {_excerpt(response.text)}") from error
 
     # -- generation --------------------------------------------------------------------------------------
 
@@ -204,8 +211,11 @@ class OpenAICompatibleBackend:
     async def _awarm_up(self) -> None:
         # No retries: warming up is a probe, and a refused connection should say so at once, not after the
         # SDK's backoff (seconds) holds up a batch that the cache may answer without any server.
-        client = self._state().client.with_options(max_retries=0)
-        await self._call(self._model or "", client.models.list)
+        client = self._state().client.with_options(max_retries=0, timeout=self.config.probe_timeout_s)
+        try:
+            await self._call(self._model or "", client.models.list, timeout_s=self.config.probe_timeout_s)
+        except (AttributeError, TypeError) as error:  # the SDK's page parser, handed a body that is not a list
+            raise LLMRequestError(200, f"GET /models did not answer a model list ({error})") from error
 
     async def _generate_one(self, state: _LoopState, model: str, request: GenerationRequest) -> GenerationResult:
         body = self.request_body(model, request)
@@ -219,12 +229,26 @@ class OpenAICompatibleBackend:
             )
         return _parse_completion(response, request.n, model)
 
-    async def _call(self, model: str, send: Callable[[], Awaitable[_T]]) -> _T:
-        """`send()` with the SDK's errors translated into ours."""
+    async def _call(self, model: str, send: Callable[[], Awaitable[_T]], *, timeout_s: float | None = None) -> _T:
+        """`send()` within `timeout_s` (default: the per-request deadline, retries included), with the SDK's
+        errors translated into ours. A 200 answer that is not JSON (a proxy's HTML error page) is an
+        `LLMRequestError`, not a decoding traceback."""
+        import json
+
         import openai
 
+        deadline = self.config.deadline_s if timeout_s is None else timeout_s
         try:
-            return await send()
+            return await asyncio.wait_for(send(), deadline)
+        except asyncio.TimeoutError as error:
+            raise GenerationTimeoutError(self.base_url, deadline, None) from error
+        except json.JSONDecodeError as error:
+            from autoformal.corpus.jsonl import describe_json_error
+
+            detail = f"{describe_json_error(error)}: {_excerpt(error.doc)}"
+            raise LLMRequestError(200, f"the answer is not JSON ({detail})") from error
+        except openai.APIResponseValidationError as error:
+            raise LLMRequestError(error.status_code, f"the answer is not an API response: {error.message}") from error
         except openai.APIConnectionError as error:
             refusal = _connection_failure(error)
             if refusal is not None:
@@ -256,6 +280,12 @@ class OpenAICompatibleBackend:
         return LLMRequestError(error.status_code, message)
 
 
+def _excerpt(text: str) -> str:
+    """The start of a server's answer, on one line, for an error message."""
+    flat = " ".join(text.split())
+    return flat[:200] + ("…" if len(flat) > 200 else "") if flat else "(empty body)"
+
+
 def _connection_failure(error: BaseException) -> BaseException | None:
     """The OS-level connection failure behind an SDK error, if any (refused, reset, DNS).
 
@@ -274,7 +304,7 @@ def _parse_completion(response: object, n: int, model: str) -> GenerationResult:
     """A `GenerationResult` from the JSON of a chat completion (choices in index order). A body that is
     not shaped like one is an `LLMRequestError`, whatever the oddity (the server is not ours to trust)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
-        raise LLMRequestError(200, f"not a chat completion: {str(response)[:500]}")
+        raise LLMRequestError(200, f"not a chat completion: {_excerpt(str(response))}")
     try:
         return _completion_from(response, n, model)
     except (AttributeError, KeyError, TypeError, ValueError) as error:  # ValueError covers pydantic's

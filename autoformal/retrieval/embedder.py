@@ -217,6 +217,7 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
     if not enabled:
         yield lambda n: None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -227,7 +228,12 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
     )
 
     with Progress(
-        TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),  # stdout is for results (`index build --json`)
     ) as bar:
         task = bar.add_task("embedding", total=total)
         yield lambda n: bar.advance(task, n)

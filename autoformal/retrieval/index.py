@@ -340,17 +340,41 @@ class DeclarationIndex:
         return manifest
 
     @classmethod
-    def load(cls, directory: str | Path, *, embedder: Embedder | None = None, verify: bool = True) -> DeclarationIndex:
-        """Load and check an index directory (checksums with ``verify``; model against ``embedder``)."""
+    def verify(
+        cls, directory: str | Path, *, only: Sequence[str] | None = None, checksums: bool = True
+    ) -> IndexManifest:
+        """The manifest, after checking that every file it lists (or the `only` ones) is there and, with
+        `checksums`, matches its sha256; `IndexCorruptError` with the rebuild command otherwise."""
         root = Path(directory)
         manifest = cls.read_manifest(root)
         rebuild = f"rebuild it with `autoformal index build --corpus PATH --out {root}`"
         for name, digest in manifest.files.items():
+            if only is not None and name not in only:
+                continue
             path = root / name
             if not path.is_file():
                 raise IndexCorruptError(f"{root} is missing {name}; {rebuild}")
-            if verify and _sha256(path) != digest:
+            if checksums and _sha256(path) != digest:
                 raise IndexCorruptError(f"{path} does not match its checksum (truncated or edited); {rebuild}")
+        return manifest
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        verify: bool = True,
+        vectors_only: bool = False,
+    ) -> DeclarationIndex:
+        """Load and check an index directory (checksums with ``verify``; model against ``embedder``).
+
+        ``vectors_only`` checks and reads only the declarations and their vectors, which is what an incremental
+        build reuses: a damaged FAISS or BM25 file then costs no re-embedding. Such an index cannot search.
+        """
+        root = Path(directory)
+        manifest = cls.verify(root, only=(DECLARATIONS, VECTORS) if vectors_only else None, checksums=verify)
+        rebuild = f"rebuild it with `autoformal index build --corpus PATH --out {root}`"
         try:
             declarations = [
                 declaration_from_record(record, where=f"{root / DECLARATIONS}:{line}")
@@ -372,6 +396,8 @@ class DeclarationIndex:
                 f"{root}: manifest says {manifest.count} x {manifest.dimension}, files hold "
                 f"{len(declarations)} declarations and vectors {vectors.shape}; {rebuild}"
             )
+        if vectors_only:
+            return cls([d for d in declarations if d is not None], vectors, manifest, None)
         import faiss
 
         if manifest.index_type == "flat":

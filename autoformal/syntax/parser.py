@@ -71,6 +71,39 @@ def parse_commands(text: str) -> list[RawDeclaration | RawCommand]:
     return list(result)
 
 
+#: How the grammar's token classes read in an error message (literal tokens are shown as themselves).
+_TOKEN_WORDS = {
+    "IDENT": "an identifier",
+    "DOT_IDENT": "`.name`",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "QUANT": "a quantifier (`∀`, `∃`, …)",
+    "BIGOP": "a big operator (`∑`, `∏`, …)",
+    "REL": "a relation (`=`, `≤`, `∈`, …)",
+    "BINPRED": "a binder predicate (`∈`, `<`, …)",
+    "ARROW": "`→`",
+    "IFF": "`↔`",
+}
+
+
+@functools.cache
+def _literal_tokens() -> dict[str, str]:
+    """Token name → its literal text, for the tokens that are one fixed string (`RPAR` → `)`)."""
+    from lark.lexer import PatternStr
+
+    return {t.name: t.pattern.value for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+
+
+def _in_lean_terms(token_name: str) -> str:
+    """A token class as a Lean user reads it: `)` rather than `RPAR`, "an identifier" rather than `IDENT`."""
+    literal = _literal_tokens().get(token_name)
+    if literal is not None:
+        return f"`{literal}`"
+    if token_name in _TOKEN_WORDS:
+        return _TOKEN_WORDS[token_name]
+    return token_name.lower().replace("_", " ").strip()
+
+
 def _syntax_error(exc: UnexpectedInput, text: str) -> StatementSyntaxError:
     line = max(getattr(exc, "line", 1) or 1, 1)
     column = max(getattr(exc, "column", 1) or 1, 1)
@@ -82,9 +115,9 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> StatementSyntaxError:
         reason = "unexpected end of input (unbalanced brackets or a missing term?)"
     elif isinstance(exc, UnexpectedToken):
         reason = f"unexpected `{exc.token}`"
-        expected = sorted(exc.expected or ())
+        expected = sorted({_in_lean_terms(name) for name in exc.expected or ()})
         if expected and len(expected) <= 6:
-            reason += " (expected " + ", ".join(expected) + ")"
+            reason += " (expected " + " or ".join(expected) + ")"
     elif isinstance(exc, UnexpectedCharacters):
         reason = f"unexpected character `{exc.char}`"
     else:

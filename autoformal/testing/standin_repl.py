@@ -559,6 +559,19 @@ def main(argv: list[str] | None = None) -> int:
     # The REPL speaks UTF-8 whatever the locale says.
     stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115
     stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if args and args[0] == "install":  # demo: eval "$(python -m autoformal.testing.standin_repl install DIR)"
+        if len(args) != 2:
+            sys.stderr.write("usage: python -m autoformal.testing.standin_repl install DIRECTORY\n")
+            return 2
+        directory = install_standin(args[1]).directory
+        stdout.write(
+            "# a STAND-IN for Lean (a test double answering by rules, not a real elaborator)\n"
+            f"export AUTOFORMAL_LEAN_PROJECT={shlex.quote(str(directory))}\n"
+            f"export AUTOFORMAL_LEAN_REPL={shlex.quote(str(directory))}\n"
+            f'export PATH={shlex.quote(str(directory))}:"$PATH"\n'
+        )
+        stdout.flush()
+        return 0
     if args and args[0] == "lean":
         files = [a for a in args[1:] if not a.startswith("-")]
         if not files:

@@ -1,0 +1,154 @@
+"""Environment variables: the short names of component settings, read by pydantic-settings, and the check
+that warns about an `AUTOFORMAL_*` variable that nothing reads (a misspelling is otherwise silent).
+
+Component configurations (`OpenAIBackendConfig`, `ReplCheckerConfig`, `KiminaCheckerConfig`) derive from
+`EnvAliasedSettings` and list their short names in `env_aliases`, e.g. `AUTOFORMAL_BASE_URL` for
+`OpenAIBackendConfig.base_url`. An explicit value (an argument, `AUTOFORMAL_BACKEND__BASE_URL`) wins over
+the short name; `FormalizerConfig` lets the short name win over its TOML file, like every other variable.
+An empty variable counts as unset.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+PREFIX = "AUTOFORMAL_"
+
+#: Variables read outside the configuration models (name → what it sets).
+OTHER_VARIABLES: Mapping[str, str] = {
+    "AUTOFORMAL_CONFIG": "the TOML configuration file (must exist when set)",
+    "AUTOFORMAL_CACHE_DIR": "where the completion/Lean cache and exported encoders live (default ~/.cache/autoformal)",
+    "AUTOFORMAL_PROMPTS_DIR": "a directory of prompt templates overriding the shipped ones",
+    "AUTOFORMAL_DEBUG": "1: let tracebacks through the command line's error boundary",
+    "AUTOFORMAL_SHARED_DIR": "the shared benchmark data for tests and benchmarks",
+    "AUTOFORMAL_STANDIN_TRANSCRIPTS": "the stand-in REPL's recorded transcripts (test double)",
+    "AUTOFORMAL_STANDIN_LOG": "the stand-in REPL's request log (test double)",
+    "AUTOFORMAL_STANDIN_FAULT": "a fault the stand-in REPL injects (test double)",
+    "AUTOFORMAL_STANDIN_OOM_MB": "the stand-in REPL's simulated memory cap (test double)",
+}
+
+
+class ShortEnvSource(PydanticBaseSettingsSource):
+    """Field values from explicitly named environment variables (first non-empty name wins)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], aliases: Mapping[str, tuple[str, ...]]) -> None:
+        super().__init__(settings_cls)
+        self.aliases = aliases
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ does the work; this abstract method is unused
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field, names in self.aliases.items():
+            value = next((os.environ[name] for name in names if os.environ.get(name, "").strip()), None)
+            if value is not None:
+                values[field] = value
+        return values
+
+
+class EnvAliasedSettings(BaseSettings):
+    """A component configuration: arguments first, then its short environment names (`env_aliases`), then
+    defaults. It reads no other variable (nested `AUTOFORMAL_X__Y` names are `FormalizerConfig`'s)."""
+
+    env_aliases: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, ShortEnvSource(settings_cls, cls.env_aliases)
+
+
+def short_names() -> dict[str, str]:
+    """Every short variable name → the setting it fills, e.g. `AUTOFORMAL_BASE_URL` → `backend.base_url`."""
+    from autoformal.config import FormalizerConfig
+
+    found: dict[str, str] = {}
+    for field_name, model in _nested_models(FormalizerConfig):
+        if issubclass(model, EnvAliasedSettings):
+            for attribute, names in model.env_aliases.items():
+                for name in names:
+                    found.setdefault(name, f"{field_name}.{attribute}")
+    return found
+
+
+def known_variables() -> set[str]:
+    """Every `AUTOFORMAL_*` name something reads: `FormalizerConfig` fields and nested fields, the short
+    names, and `OTHER_VARIABLES`."""
+    from autoformal.config import FormalizerConfig
+
+    names = {name for name in short_names() if name.startswith(PREFIX)} | set(OTHER_VARIABLES)
+    names |= {PREFIX + path.upper() for path, _ in _field_paths(FormalizerConfig, "")}
+    return names
+
+
+def _free_form_prefixes() -> tuple[str, ...]:
+    from autoformal.config import FormalizerConfig
+
+    return tuple(PREFIX + path.upper() + "__" for path, free_form in _field_paths(FormalizerConfig, "") if free_form)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """`(variable, closest known name or None)` for each set `AUTOFORMAL_*` variable nothing reads.
+    Free-form nested settings (dict fields such as `AUTOFORMAL_BACKEND__EXTRA_BODY__X`) are accepted."""
+    environ = os.environ if environ is None else environ
+    known = known_variables()
+    free_form = _free_form_prefixes()
+    unknown = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known or upper.startswith(free_form):
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        unknown.append((name, close[0] if close else None))
+    return unknown
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The pydantic models an annotation may hold (through Optional, unions and Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _models_in(typing.get_args(annotation)[0])
+    elif origin is typing.Union or origin is types.UnionType:
+        for argument in typing.get_args(annotation):
+            yield from _models_in(argument)
+
+
+def _is_dict(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_dict(typing.get_args(annotation)[0])
+    return origin is dict or annotation is dict
+
+
+def _nested_models(model: type[BaseModel]) -> Iterator[tuple[str, type[BaseModel]]]:
+    for name, field in model.model_fields.items():
+        for nested in _models_in(field.annotation):
+            yield name, nested
+
+
+def _field_paths(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, bool]]:
+    """`(path, free_form)` for every field, nested ones joined with `__`; free-form fields are dicts."""
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        yield path, _is_dict(field.annotation)
+        for nested in _models_in(field.annotation):
+            yield from _field_paths(nested, path + "__")
