@@ -12,8 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_checking import make_checker  # the stand-in checker every checking test builds on
 
-from autoformal.checking import CheckResult, CheckStatus, LeanWorkerError, ReplChecker, ReplCheckerConfig
+from autoformal.checking import CheckResult, CheckStatus, LeanWorkerError, ReplChecker
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
 GOOD = "theorem add_zero' (n : Nat) : n + 0 = n := sorry"
@@ -56,18 +57,16 @@ def start_count(starts: Path) -> int:
     return len(starts.read_text(encoding="utf-8").splitlines()) if starts.exists() else 0
 
 
-def make_checker(install: StandinInstall, **overrides: object) -> ReplChecker:
+def make_pool(install: StandinInstall, **overrides: object) -> ReplChecker:
+    """Two workers, a statement timeout long enough to matter, a short header timeout, a budget of 3 starts."""
     settings: dict[str, object] = {
-        "project_dir": install.directory,
-        "repl_dir": install.directory,
-        "lake_path": install.lake,
         "num_workers": 2,
         "timeout_s": 60.0,
         "header_timeout_s": 8.0,
         "max_start_failures": 3,
         **overrides,
     }
-    return ReplChecker(ReplCheckerConfig(**settings))  # type: ignore[arg-type]
+    return make_checker(install, **settings)
 
 
 def wait_until(condition: object, seconds: float = 15.0) -> None:
@@ -92,7 +91,7 @@ def logged_pids(starts: Path) -> list[int]:
 @pytest.mark.parametrize("header", ["", "open Nat"])
 def test_close_during_header_retries_returns_fast_and_starts_nothing(tmp_path: Path, header: str) -> None:
     install, starts = install_fake(tmp_path, FAKES["never_answers"])
-    checker = make_checker(install)
+    checker = make_pool(install)
     box: dict[str, BaseException | list[CheckResult]] = {}
 
     def run() -> None:
@@ -119,7 +118,7 @@ def test_close_during_header_retries_returns_fast_and_starts_nothing(tmp_path: P
 
 def test_close_of_an_idle_checker_and_twice(tmp_path: Path) -> None:
     install = install_standin(tmp_path / "proj")
-    checker = make_checker(install)
+    checker = make_pool(install)
     assert checker.check_sync([GOOD], "")[0].ok
     pids = checker.worker_pids
     started = time.monotonic()
@@ -138,7 +137,7 @@ def test_close_of_an_idle_checker_and_twice(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fake", sorted(FAKES))
 def test_a_broken_repl_fails_the_batch_once_within_the_start_budget(tmp_path: Path, fake: str, header: str) -> None:
     install, starts = install_fake(tmp_path, FAKES[fake])
-    with make_checker(install, header_timeout_s=1.0) as checker:
+    with make_pool(install, header_timeout_s=1.0) as checker:
         started = time.monotonic()
         with pytest.raises(LeanWorkerError, match="3 times in a row") as info:
             checker.check_sync([GOOD] * 12, header)
@@ -153,7 +152,7 @@ def test_the_start_budget_resets_after_a_good_start(tmp_path: Path) -> None:
     # One crashing statement per batch costs a restart, never the budget: the restart elaborates its header.
     install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
     crash = "theorem standin_fault_crash (n : Nat) : n = n := sorry"
-    with make_checker(install, num_workers=1, max_start_failures=2) as checker:
+    with make_pool(install, num_workers=1, max_start_failures=2) as checker:
         for _ in range(4):
             results = checker.check_sync([GOOD, crash, GOOD], "")
             assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.CRASHED, CheckStatus.OK]
@@ -169,7 +168,7 @@ def test_a_failed_batch_cancels_its_remaining_work(tmp_path: Path) -> None:
     # and A's REPL and thread must be stopped, not left running the rest of the batch.
     install, starts = install_breaking_after(tmp_path, healthy_starts=2)
     statements = [HANG, *([GOOD] * 10)]
-    with make_checker(install, recycle_after=1) as checker:
+    with make_pool(install, recycle_after=1) as checker:
         started = time.monotonic()
         with pytest.raises(LeanWorkerError, match="in a row"):
             checker.check_sync(statements, "")
@@ -189,7 +188,7 @@ async def test_a_cancelled_caller_cancels_the_batch(tmp_path: Path) -> None:
     import asyncio
 
     install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
-    async with make_checker(install) as checker:
+    async with make_pool(install) as checker:
         task = asyncio.create_task(checker.check([HANG, HANG, GOOD, GOOD], ""))
         await asyncio.to_thread(
             wait_until,

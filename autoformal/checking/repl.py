@@ -106,7 +106,8 @@ class _Cancelled(Exception):
 
 
 # What an empty header is elaborated as: a command with no declarations still gives an environment id, and
-# statements sent with it skip re-importing the prelude (on the shipped core Lean: 8 ms instead of 37 ms).
+# statements sent with it skip re-importing the prelude (on the shipped core Lean, 2 workers: 25 statements/s
+# instead of 5.4).
 # A comment, because lean-interact refuses an empty `cmd`.
 _EMPTY_HEADER_COMMAND = "-- (empty header)"
 
