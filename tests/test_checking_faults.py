@@ -109,7 +109,7 @@ def test_close_during_header_retries_returns_fast_and_starts_nothing(tmp_path: P
     thread.join(timeout=10)
     at_close = start_count(starts)
     time.sleep(1.5)  # long enough for a retry loop that ignored the close to spawn again
-    assert close_s < 3, f"close() took {close_s:.1f} s"
+    assert close_s < 5, f"close() took {close_s:.1f} s"  # was 16.9 s with a header timeout of 8 s
     assert not thread.is_alive()
     assert start_count(starts) == at_close == 2
     assert isinstance(box.get("error"), LeanWorkerError) and "closed" in str(box["error"])
@@ -124,7 +124,7 @@ def test_close_of_an_idle_checker_and_twice(tmp_path: Path) -> None:
     started = time.monotonic()
     checker.close()
     checker.close()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     assert live_children(pids) == {}
     with pytest.raises(LeanWorkerError, match="closed"):
         checker.check_sync([GOOD], "")

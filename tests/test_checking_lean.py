@@ -148,7 +148,7 @@ def test_close_mid_batch_returns_at_once_and_leaves_nothing(real_lean: ReplCheck
     time.sleep(0.5)
     pids, started = checker.worker_pids, time.monotonic()
     checker.close()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     thread.join(timeout=10)
     assert not thread.is_alive()
     starts = checker.worker_starts

@@ -207,7 +207,8 @@ class _Worker:
         return self._server is not None and self._server.is_alive()
 
     def kill(self) -> None:
-        if self._server is not None:
+        if self.pid is not None:  # `LeanServer.kill` runs a full `gc.collect()` even with no process: skip it
+            assert self._server is not None
             self._server.kill()
         self.header_envs.clear()
         self.statements_since_start = 0
