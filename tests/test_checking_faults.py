@@ -91,7 +91,8 @@ def logged_pids(starts: Path) -> list[int]:
 @pytest.mark.parametrize("header", ["", "open Nat"])
 def test_close_during_header_retries_returns_fast_and_starts_nothing(tmp_path: Path, header: str) -> None:
     install, starts = install_fake(tmp_path, FAKES["never_answers"])
-    checker = make_pool(install)
+    # With a 30 s header timeout, a close() that waited for the header (as it did) would take 30 s or more.
+    checker = make_pool(install, header_timeout_s=30.0)
     box: dict[str, BaseException | list[CheckResult]] = {}
 
     def run() -> None:
@@ -109,10 +110,13 @@ def test_close_during_header_retries_returns_fast_and_starts_nothing(tmp_path: P
     thread.join(timeout=10)
     at_close = start_count(starts)
     time.sleep(1.5)  # long enough for a retry loop that ignored the close to spawn again
-    assert close_s < 5, f"close() took {close_s:.1f} s"  # was 16.9 s with a header timeout of 8 s
+    # Reaping runs lean-interact's `gc.collect()` per worker, which takes seconds in a big, loaded process.
+    assert close_s < 10, f"close() took {close_s:.1f} s"
     assert not thread.is_alive()
     assert start_count(starts) == at_close == 2
-    assert isinstance(box.get("error"), LeanWorkerError) and "closed" in str(box["error"])
+    results = box["result"]
+    assert isinstance(results, list) and [r.status for r in results] == [CheckStatus.CRASHED] * 6
+    assert all("closed" in (r.detail or "") for r in results)
     assert live_children(logged_pids(starts)) == {}
 
 
@@ -124,7 +128,7 @@ def test_close_of_an_idle_checker_and_twice(tmp_path: Path) -> None:
     started = time.monotonic()
     checker.close()
     checker.close()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
     assert live_children(pids) == {}
     with pytest.raises(LeanWorkerError, match="closed"):
         checker.check_sync([GOOD], "")
@@ -199,6 +203,6 @@ async def test_a_cancelled_caller_cancels_the_batch(tmp_path: Path) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10
         assert live_children(pids) == {}
         assert [r.ok for r in await checker.check([GOOD, GOOD], "")] == [True, True]  # the pool recovers

@@ -148,13 +148,15 @@ def test_close_mid_batch_returns_at_once_and_leaves_nothing(real_lean: ReplCheck
     time.sleep(0.5)
     pids, started = checker.worker_pids, time.monotonic()
     checker.close()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
     thread.join(timeout=10)
     assert not thread.is_alive()
     starts = checker.worker_starts
     time.sleep(1)
     assert checker.worker_starts == starts
-    assert isinstance(box["r"], LeanWorkerError)
+    results = box["r"]
+    assert isinstance(results, list) and len(results) == len(statements)
+    assert any(r.status is CheckStatus.CRASHED and "closed" in (r.detail or "") for r in results)
     children = {p.pid for p in psutil.Process().children(recursive=True)}
     assert not children & set(pids)
 

@@ -385,9 +385,7 @@ class ReplChecker(BaseChecker):
         """Wait for an idle worker (or for `only`), mark it busy and record it as held by `batch`."""
         with self._cond:
             while True:
-                if self._pool.closed:
-                    raise LeanWorkerError("the checker is closed; create a new ReplChecker")
-                if batch.cancelled.is_set():
+                if self._pool.closed or batch.cancelled.is_set():
                     raise _Cancelled
                 idle = [w for w in self._workers if not w.busy and (only is None or w is only)]
                 if idle:
@@ -406,11 +404,17 @@ class ReplChecker(BaseChecker):
             self._cond.notify_all()
 
     def _check_one(self, statement: str, header: str, batch: _Batch) -> CheckResult:
-        worker = self._lease(header, batch)
         try:
-            return worker.check(statement, header, batch)
-        finally:
-            self._release(worker, batch)
+            worker = self._lease(header, batch)
+            try:
+                return worker.check(statement, header, batch)
+            finally:
+                self._release(worker, batch)
+        except _Cancelled:
+            if not self._pool.closed:
+                raise  # the batch failed elsewhere; its error is what the caller gets
+            # Closing ends a batch like it ends an in-flight statement: every statement gets a result.
+            return CheckResult.failure(statement, CheckStatus.CRASHED, "the checker was closed before Lean answered")
 
     def _warm_one(self, header: str, target: _Worker, batch: _Batch) -> None:
         worker = self._lease(header, batch, only=target)
@@ -465,9 +469,9 @@ class ReplChecker(BaseChecker):
         return await self._run_batch(batch, [functools.partial(self._check_one, s, header, batch) for s in statements])
 
     def close(self) -> None:
-        """Stop accepting work, cancel running batches (in-flight statements come back `crashed`), kill every
-        worker and reap them. Returns within seconds whatever the workers are doing, and no process is
-        started after it was called."""
+        """Stop accepting work, cancel running batches (their in-flight and queued statements come back
+        `crashed`), kill every worker and reap them. Returns within seconds whatever the workers are doing, and
+        no process is started after it was called."""
         with self._cond:
             if self._pool.closed:
                 return
@@ -478,6 +482,7 @@ class ReplChecker(BaseChecker):
                 if worker.busy:
                     worker.kill_process_tree()
             self._cond.notify_all()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Queued calls still run, each returning at once (`crashed`): a batch under way gets all its results.
+        self._executor.shutdown(wait=True)
         for worker in self._workers:
             worker.kill()
