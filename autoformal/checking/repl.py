@@ -444,8 +444,8 @@ class ReplChecker(BaseChecker):
             return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
         except BaseException as exc:
             self._cancel(batch)
-            # Queued calls are dropped; wait for the running ones only (`wait` never returns for a future
-            # cancelled in the queue after the executor shut down: nothing marks it notified).
+            # Queued calls are dropped; wait for the running ones only (a future cancelled in the queue counts
+            # as done for `wait` only once a thread dequeues it, which after a shutdown never happens).
             running = [f for f in futures if not f.cancel()]
             await asyncio.to_thread(concurrent.futures.wait, running)
             if isinstance(exc, (_Cancelled, asyncio.CancelledError)) and self._pool.closed:
