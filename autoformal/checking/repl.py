@@ -38,6 +38,14 @@ from autoformal.checking.config import LEAN_SETUP_STEPS, ReplCheckerConfig
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, LeanWorkerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
+from autoformal.checking.trusted import (
+    TRUSTED_BASE_COMMAND,
+    JobOutcome,
+    ProofJob,
+    attempt_outcome,
+    failed_setup,
+    skipped,
+)
 
 if TYPE_CHECKING:
     from lean_interact import LeanREPLConfig, LeanServer
@@ -105,11 +113,10 @@ class _Cancelled(Exception):
     """The caller's batch was cancelled (another statement of it failed) or the checker is closing."""
 
 
-# What an empty header is elaborated as: a command with no declarations still gives an environment id, and
-# statements sent with it skip re-importing the prelude (on the shipped core Lean, 2 workers: 25 statements/s
-# instead of 5.4).
-# A comment, because lean-interact refuses an empty `cmd`.
-_EMPTY_HEADER_COMMAND = "-- (empty header)"
+# What an empty header is elaborated as: any command gives an environment id, and statements sent with it skip
+# re-importing the prelude (on the shipped core Lean, 2 workers: 25 statements/s instead of 5.4). The trusted
+# proof jobs' base declaration, so every command we send is either it, a gated statement or a portfolio script.
+_EMPTY_HEADER_COMMAND = TRUSTED_BASE_COMMAND
 
 
 class _Batch:
@@ -330,6 +337,62 @@ class _Worker:
             )
         raise AssertionError("unreachable: the loop returns on its second attempt")
 
+    def _command(self, cmd: str, env: int | None, timeout: float) -> tuple[CheckResult, int | None]:
+        """One command of a trusted proof job: its result and the environment it made (None on a fault)."""
+        from lean_interact.interface import LeanError
+
+        started = time.perf_counter()
+        try:
+            response = self._run(cmd, env, timeout)
+        except _WorkerFault as fault:
+            return CheckResult.failure(cmd, fault.status, fault.detail, time.perf_counter() - started), None
+        elapsed = time.perf_counter() - started
+        if isinstance(response, LeanError):
+            detail = f"REPL refused the request: {response.message}"
+            return CheckResult.failure(cmd, CheckStatus.CRASHED, detail, elapsed), None
+        self.statements_since_start += 1
+        raw = response.model_dump(by_alias=True, exclude_none=True)
+        result = CheckResult.from_messages(
+            cmd, messages_from_repl(raw.get("messages")), sorries_from_repl(raw.get("sorries")), elapsed
+        )
+        return result, response.env
+
+    def _job_env(self, job: ProofJob, header: str, batch: _Batch) -> tuple[int | None, JobOutcome | None]:
+        """The environment a job's attempts run on: the header's, plus the assumption when there is one."""
+        env: int | None = self.header_env(header, batch)
+        context = job.context_command()
+        if context is None:
+            return env, None
+        result, env = self._command(context, env, job.timeout_s)
+        return (env, None) if result.ok else (None, failed_setup("assumption", result))
+
+    def run_job(self, job: ProofJob, header: str, batch: _Batch) -> JobOutcome:
+        """A trusted proof session (see `autoformal.checking.trusted`): context once, goal check, then each
+        script on the same environment under its own timeout. A script that kills the worker is charged to
+        that script; the context is rebuilt on the restarted worker for the next one."""
+        env, failure = self._job_env(job, header, batch)
+        if failure is not None:
+            return failure
+        goal, _ = self._command(job.goal_check_command(), env, job.timeout_s)
+        if not goal.ok:
+            return failed_setup("goal", goal)
+        attempts = []
+        proved = False
+        for script in job.scripts:
+            if proved and job.stop_at_first:
+                attempts.append(skipped(script))
+                continue
+            if not self.alive():
+                env, failure = self._job_env(job, header, batch)
+                if failure is not None:
+                    return failure.model_copy(update={"attempts": attempts})
+            result, _ = self._command(job.attempt_command(script), env, job.timeout_s)
+            outcome = attempt_outcome(script, result)
+            attempts.append(outcome)
+            proved = proved or outcome.proved
+        self._maybe_recycle()
+        return JobOutcome(context_ok=True, goal_ok=True, attempts=attempts)
+
     def _maybe_recycle(self) -> None:
         """The REPL keeps every environment for the process's life: restart before memory grows too big. Runs
         after a statement's answer is in hand, so recycling never costs a pending check."""
@@ -467,6 +530,17 @@ class ReplChecker(BaseChecker):
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
         batch = _Batch()
         return await self._run_batch(batch, [functools.partial(self._check_one, s, header, batch) for s in statements])
+
+    def _run_job(self, job: ProofJob, header: str, batch: _Batch) -> JobOutcome:
+        worker = self._lease(header, batch)
+        try:
+            return worker.run_job(job, header, batch)
+        finally:
+            self._release(worker, batch)
+
+    async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        batch = _Batch()
+        return await self._run_batch(batch, [functools.partial(self._run_job, job, header, batch) for job in jobs])
 
     def close(self) -> None:
         """Stop accepting work, cancel running batches (their in-flight and queued statements come back
