@@ -1,6 +1,8 @@
 """Throughput of Lean checking: (a) the warm ReplChecker pool, header elaborated once per worker, versus
-(b) a fresh `lake env lean --json FILE` process per statement (header + statement in the file), on the same
-statements with the same parallelism.
+(b) a fresh `lake env lean FILE` process per statement (header + statement in the file), on the same
+statements with the same parallelism. (b) reads `--json` output when this `lean` has the flag, else the plain
+`FILE:LINE:COL: error: ...` lines (the 2021 core Lean in ../shared/lean has no `--json`); either way only the
+severities count, never the wording.
 
 Runs on real Lean when `lake` is found (PATH or ~/.elan/bin) and AUTOFORMAL_LEAN_PROJECT is set; otherwise on
 the stand-in REPL (autoformal.testing.standin_repl). On the stand-in the figures measure the pool's own
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,19 +47,34 @@ def make_statements(n: int) -> list[str]:
     return out
 
 
-def fresh_process_check(lake: Path, project: Path, header: str, statement: str, workdir: Path, index: int) -> bool:
-    """One `lake env lean --json` process on header + statement; True iff no error message."""
+# `FILE:LINE:COL: SEVERITY: text` (continuation lines of a message carry no such prefix): what `lean FILE`
+# prints when it has no `--json` flag, as the 2021 core Lean in ../shared/lean does.
+_PLAIN_MESSAGE = re.compile(r"^.*?:(\d+):(\d+): (error|warning|info)\b", re.M)
+
+
+def lean_speaks_json(lake: Path, project: Path) -> bool:
+    """Whether this `lean` has the `--json` flag (current Lean 4 does; the shipped 2021 core build does not)."""
+    proc = subprocess.run(
+        [str(lake), "env", "lean", "--help"], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    return "--json" in proc.stdout + proc.stderr
+
+
+def fresh_process_check(
+    lake: Path, project: Path, header: str, statement: str, workdir: Path, index: int, use_json: bool
+) -> bool:
+    """One `lake env lean [--json] FILE` process on header + statement; True iff no error-severity message."""
     source = workdir / f"Bench{index}.lean"
     source.write_text(f"{header}\n\n{statement}\n" if header else f"{statement}\n", encoding="utf-8")
-    proc = subprocess.run(
-        [str(lake), "env", "lean", "--json", str(source)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    return not any(m.get("severity") == "error" for m in messages)
+    command = [str(lake), "env", "lean", *(["--json"] if use_json else []), str(source)]
+    proc = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
+    if use_json:
+        severities = [json.loads(line).get("severity") for line in proc.stdout.splitlines() if line.startswith("{")]
+    else:
+        severities = [m.group(3) for m in _PLAIN_MESSAGE.finditer(proc.stdout + proc.stderr)]
+    if proc.returncode != 0 and "error" not in severities:
+        raise RuntimeError(f"`{' '.join(command)}` failed without an error message: {proc.stderr.strip()[:300]}")
+    return "error" not in severities
 
 
 def main() -> None:
@@ -94,11 +112,14 @@ def main() -> None:
         # (b) fresh process per statement, same parallelism.
         workdir = Path(tmp) / "files"
         workdir.mkdir()
+        use_json = lean_speaks_json(lake_path, project_dir)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.workers) as pool:
             fresh_verdicts = list(
                 pool.map(
-                    lambda item: fresh_process_check(lake_path, project_dir, header, item[1], workdir, item[0]),
+                    lambda item: fresh_process_check(
+                        lake_path, project_dir, header, item[1], workdir, item[0], use_json
+                    ),
                     enumerate(statements),
                 )
             )
@@ -128,6 +149,7 @@ def main() -> None:
         "ratio_pool_vs_fresh": round(ratio, 2),
         "ratio_steady_vs_fresh": round(steady_ratio, 2),
         "gate_statements_per_s": round(args.n / gate_s, 2),
+        "fresh_output": "json" if use_json else "plain",
         "verdicts_agree": pool_verdicts == fresh_verdicts,
         "n_ok": sum(pool_verdicts),
         "cpu_count": os.cpu_count(),

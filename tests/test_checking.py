@@ -25,6 +25,7 @@ from autoformal.checking import (
     validate_header,
 )
 from autoformal.checking.models import LeanMessage, messages_from_repl
+from autoformal.checking.sorry import with_term_sorry
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
 HEADER = "import Mathlib\nopen Real"
@@ -370,3 +371,27 @@ def test_build_checker_gives_a_repl_checker(standin: StandinInstall) -> None:
     with build_checker(config) as checker:
         assert isinstance(checker, ReplChecker)
         assert checker.check_sync([GOOD], HEADER)[0].ok
+
+
+# ------------------------------------------------------------------------------------------- proof form
+
+
+def test_with_term_sorry_keeps_every_position() -> None:
+    assert with_term_sorry("theorem t : True := by sorry") == "theorem t : True :=    sorry"
+    multi_line = "theorem t : True := by\n  sorry  -- later\n"
+    assert with_term_sorry(multi_line) == "theorem t : True :=   \n  sorry  -- later\n"
+    commented = "theorem t : True := /- c -/ by /- d -/ sorry"
+    assert with_term_sorry(commented) == "theorem t : True := /- c -/    /- d -/ sorry"
+    for unchanged in ["theorem t : True := sorry", "theorem t : True := by simp", "theorem by_sorry : True := sorry"]:
+        assert with_term_sorry(unchanged) == unchanged
+
+
+def test_every_statement_reaches_lean_with_the_term_sorry(standin: StandinInstall) -> None:
+    tactic = "theorem t (n : Nat) :\n    n + 0 = n := by\n  sorry"
+    with make_checker(standin) as checker:
+        (result,) = checker.check_sync([tactic], HEADER)
+    assert result.ok and result.statement == tactic  # the caller's text, as given
+    sent = [r["cmd"] for r in requests_seen(standin) if "env" in r]
+    assert sent == ["theorem t (n : Nat) :\n    n + 0 = n :=   \n  sorry"]
+    (warning,) = result.messages
+    assert (warning.line, warning.column) == (3, 2)  # where `sorry` is in the caller's text

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from autoformal.checking.header import validate_header
 from autoformal.checking.models import CheckResult, CheckStatus
+from autoformal.checking.sorry import with_term_sorry
 from autoformal.checking.trusted import JobOutcome, ProofJob, UntrustedStatementError
 from autoformal.syntax import SafetyVerdict, check_safe
 
@@ -58,8 +59,8 @@ def run_coroutine_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
 
 
 class BaseChecker(ABC):
-    """Validates the header, runs the safety gate, hands the safe statements to `_check_safe_statements`
-    and merges the results back in input order."""
+    """Validates the header, runs the safety gate, hands the safe statements (proofs as the term `sorry`) to
+    `_check_safe_statements` and merges the results back in input order."""
 
     def __init__(self, safety_gate: SafetyGate | None = None) -> None:
         self._safety_gate: SafetyGate = safety_gate or check_safe
@@ -78,9 +79,11 @@ class BaseChecker(ABC):
             else:
                 results[i] = CheckResult.failure(statement, CheckStatus.REJECTED_UNSAFE, verdict.reason)
         if safe_indices:
-            checked = await self._check_safe_statements([statements[i] for i in safe_indices], header)
+            # Lean gets the proof as the term `sorry` (see `with_term_sorry`); results name the caller's text.
+            sent = [with_term_sorry(statements[i]) for i in safe_indices]
+            checked = await self._check_safe_statements(sent, header)
             for i, result in zip(safe_indices, checked, strict=True):
-                results[i] = result
+                results[i] = result.model_copy(update={"statement": statements[i]})
         return [r for r in results if r is not None]
 
     def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:

@@ -12,17 +12,27 @@ Each worker elaborates a header once (`{"cmd": header}` → env id) and checks s
 header when there is one. A statement that hangs, crashes the worker or makes it print garbage is charged
 to that statement only: the worker is killed, the statement gets `timeout`/`crashed`, and the worker is
 restarted (header re-elaborated) for the next statement.
+
+Lifecycle rules, all enforced under the pool's one lock (`_Pool.cond`): a process is spawned only while the
+checker is open and the caller's batch is not cancelled, so `close()` and a batch cancellation can kill every
+process there is and know no new one appears afterwards; consecutive failed starts are counted across the
+whole pool, whatever the header, so a broken REPL fails a batch with one `LeanWorkerError` after at most
+`max_start_failures` starts; and a batch that fails cancels its remaining work (queued statements are dropped,
+other workers' in-flight REPLs are killed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from autoformal.checking.config import LEAN_SETUP_STEPS, ReplCheckerConfig
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, LeanWorkerError
@@ -41,9 +51,10 @@ if TYPE_CHECKING:
     from lean_interact import LeanREPLConfig, LeanServer
     from lean_interact.interface import CommandResponse, LeanError
 
+_T = TypeVar("_T")
+
 # How much of a dying worker's stdout/stderr to keep in `CheckResult.detail`.
 _DETAIL_CHARS = 600
-_TRUSTED_BASE = "-- autoformal trusted base"
 
 
 def make_lean_repl_config(config: ReplCheckerConfig) -> LeanREPLConfig:
@@ -98,11 +109,92 @@ class _WorkerFault(Exception):
         self.detail = detail
 
 
+class _Cancelled(Exception):
+    """The caller's batch was cancelled (another statement of it failed) or the checker is closing."""
+
+
+# What an empty header is elaborated as: any command gives an environment id, and statements sent with it skip
+# re-importing the prelude (on the shipped core Lean, 2 workers: 25 statements/s instead of 5.4). The trusted
+# proof jobs' base declaration, so every command we send is either it, a gated statement or a portfolio script.
+_EMPTY_HEADER_COMMAND = TRUSTED_BASE_COMMAND
+
+
+class _Batch:
+    """One `check`/`warm_up` call: the workers it holds right now, and whether it was cancelled."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.workers: set[_Worker] = set()
+
+
+class _Pool:
+    """State every worker shares, guarded by one lock: whether the checker is closing, and the pool-wide count
+    of consecutive failed starts. Processes are spawned under the lock (spawning is one `Popen`), so whoever
+    holds it and kills every live process knows no new one appears behind its back."""
+
+    def __init__(self, max_start_failures: int) -> None:
+        self.cond = threading.Condition()
+        self.closed = False
+        self.max_start_failures = max_start_failures
+        self.start_failures = 0  # consecutive, across all workers; reset by any successful start
+        self.starts_pending = 0  # attempts under way whose outcome is not known yet
+        self.last_fault = ""
+
+    def begin_start(self, worker: _Worker, batch: _Batch) -> None:
+        """Reserve one attempt of the start budget and spawn `worker`'s process if it has none. Waits while
+        attempts under way could use up the budget (their outcome decides), so concurrent workers never
+        overshoot `max_start_failures` starts in total."""
+        with self.cond:
+            while True:
+                if self.closed or batch.cancelled.is_set():
+                    raise _Cancelled
+                if self.start_failures >= self.max_start_failures:
+                    raise self.exhausted()
+                if self.start_failures + self.starts_pending < self.max_start_failures:
+                    break
+                self.cond.wait()
+            self.starts_pending += 1
+            try:
+                if not worker.alive():
+                    worker.spawn()
+            except (ChildProcessError, OSError) as exc:  # the process died at once or could not be run
+                self.starts_pending -= 1
+                self._count_failure(f"{type(exc).__name__}: {_tail(str(exc))}")
+                raise _StartFailed from exc
+
+    def end_start(self, outcome: bool | None, detail: str = "") -> None:
+        """Settle an attempt: True (the header has an env, or Lean rejected it deterministically), False (the
+        process failed), None (we killed it ourselves to cancel or close: it counts neither way)."""
+        with self.cond:
+            self.starts_pending -= 1
+            if outcome is True:
+                self.start_failures = 0
+            elif outcome is False:
+                self._count_failure(detail)
+            self.cond.notify_all()
+
+    def _count_failure(self, detail: str) -> None:
+        self.start_failures += 1
+        self.last_fault = detail
+        self.cond.notify_all()
+
+    def exhausted(self) -> LeanWorkerError:
+        return LeanWorkerError(
+            f"Lean workers failed {self.start_failures} times in a row while starting or elaborating the "
+            f"header (last: {self.last_fault}). Check that `lake env <repl>` runs in the project and that "
+            "memory_limit_mb/header_timeout_s leave room for the imports."
+        )
+
+
+class _StartFailed(Exception):
+    """One start attempt failed and was counted; the caller tries again (or `begin_start` gives up)."""
+
+
 class _Worker:
     """One REPL process plus the header environments it holds. Used by one thread at a time (the pool
-    leases it), so it needs no lock of its own."""
+    leases it); its process is spawned only through `_Pool.begin_start`."""
 
-    def __init__(self, index: int, lean_config: LeanREPLConfig, config: ReplCheckerConfig) -> None:
+    def __init__(self, index: int, lean_config: LeanREPLConfig, config: ReplCheckerConfig, pool: _Pool) -> None:
         self.index = index
         self.busy = False
         self.header_envs: dict[str, int | None] = {}
@@ -110,6 +202,7 @@ class _Worker:
         self.starts = 0
         self._lean_config = lean_config
         self._config = config
+        self._pool = pool
         self._server: LeanServer | None = None
 
     @property
@@ -121,20 +214,35 @@ class _Worker:
         return self._server is not None and self._server.is_alive()
 
     def kill(self) -> None:
-        if self._server is not None:
+        if self.pid is not None:  # `LeanServer.kill` runs a full `gc.collect()` even with no process: skip it
+            assert self._server is not None
             self._server.kill()
         self.header_envs.clear()
         self.statements_since_start = 0
 
-    def _start(self) -> None:
+    def kill_process_tree(self) -> None:
+        """Kill the process from another thread. `LeanServer.kill` would race with the thread using it; this
+        only makes that thread's pending read end (EOF), and the thread then reaps the process itself."""
+        import psutil
+
+        if (pid := self.pid) is None:
+            return
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(pid)
+            for proc in [*root.children(recursive=True), root]:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+
+    def spawn(self) -> None:
+        """Start a new process (only through `_Pool.begin_start`, which holds the pool's lock; the dead one
+        was reaped before, outside the lock)."""
         from lean_interact import LeanServer
 
-        self.kill()
+        self.starts += 1
         if self._server is None:
             self._server = LeanServer(self._lean_config)  # starts the process
         else:
             self._server.start()
-        self.starts += 1
 
     def _run(self, cmd: str, env: int | None, timeout: float) -> CommandResponse | LeanError:
         """One REPL command; any misbehaviour kills the process and becomes a `_WorkerFault`."""
@@ -157,33 +265,36 @@ class _Worker:
                 CheckStatus.CRASHED, f"worker answered outside the protocol: {_tail(str(exc))}"
             ) from None
 
-    def header_env(self, header: str) -> int | None:
+    def header_env(self, header: str, batch: _Batch) -> int:
         """The env id of `header` in this worker, (re)starting the worker and elaborating the header as
-        needed. Worker faults are retried up to `max_start_failures` times; Lean errors in the header are
-        not (they are deterministic)."""
+        needed. An empty header is elaborated too (as an empty command), so every statement reuses an
+        environment and a broken REPL shows at start whatever the header. Worker faults count against the
+        pool's start budget; Lean errors in the header do not (they are deterministic) and raise at once."""
         from lean_interact.interface import LeanError
 
-        failures = 0
         while True:
             if self.alive() and header in self.header_envs:
-                return self.header_envs[header]
+                env = self.header_envs[header]
+                assert env is not None
+                return env
+            if not self.alive():
+                self.kill()  # reap the dead process and forget its environments
             try:
-                if not self.alive():
-                    self._start()
-                if not header:  # nothing to elaborate: statements start from the empty environment
-                    self.header_envs[header] = None
-                    continue
-                response = self._run(header, None, self._config.header_timeout_s)
-            except (_WorkerFault, ChildProcessError, OSError) as exc:
-                failures += 1
-                if failures >= self._config.max_start_failures:
-                    self.kill()
-                    raise LeanWorkerError(
-                        f"Lean worker {self.index} failed {failures} times in a row while starting or "
-                        f"elaborating the header ({exc}). Check that `lake env <repl>` runs in the project "
-                        f"and that memory_limit_mb/header_timeout_s leave room for the imports."
-                    ) from exc
+                self._pool.begin_start(self, batch)
+            except _StartFailed:
                 continue
+            try:
+                response = self._run(header or _EMPTY_HEADER_COMMAND, None, self._config.header_timeout_s)
+            except _WorkerFault as fault:
+                if batch.cancelled.is_set():  # we killed it ourselves: not the REPL's failure
+                    self._pool.end_start(None)
+                    raise _Cancelled from None
+                self._pool.end_start(False, f"worker {self.index}: {fault.detail}")
+                continue
+            except BaseException:
+                self._pool.end_start(None)
+                raise
+            self._pool.end_start(True)
             if isinstance(response, LeanError):
                 raise HeaderElaborationError(f"the REPL refused the header: {response.message}")
             errors = [m for m in response.messages if m.severity == "error"]
@@ -195,11 +306,11 @@ class _Worker:
                 )
             self.header_envs[header] = response.env
 
-    def check(self, statement: str, header: str) -> CheckResult:
+    def check(self, statement: str, header: str, batch: _Batch) -> CheckResult:
         from lean_interact.interface import LeanError
 
         for attempt in range(2):
-            env = self.header_env(header)
+            env = self.header_env(header, batch)
             started = time.perf_counter()
             try:
                 response = self._run(statement, env, self._config.timeout_s)
@@ -246,33 +357,20 @@ class _Worker:
         )
         return result, response.env
 
-    def _job_env(self, job: ProofJob, header: str) -> tuple[int | None, JobOutcome | None]:
+    def _job_env(self, job: ProofJob, header: str, batch: _Batch) -> tuple[int | None, JobOutcome | None]:
         """The environment a job's attempts run on: the header's, plus the assumption when there is one."""
-        env = self.header_env(header)
-        if env is None:
-            env = self._trusted_base_env()
+        env: int | None = self.header_env(header, batch)
         context = job.context_command()
         if context is None:
             return env, None
         result, env = self._command(context, env, job.timeout_s)
         return (env, None) if result.ok else (None, failed_setup("assumption", result))
 
-    def _trusted_base_env(self) -> int | None:
-        """An empty header has no environment id, and a command without one re-imports the prelude each time;
-        proof jobs make one base environment per worker process and build on it. Kept in `header_envs` under a
-        key no validated header can equal (they have no comments), so a restart forgets it too."""
-        if _TRUSTED_BASE not in self.header_envs:
-            result, env = self._command(TRUSTED_BASE_COMMAND, None, self._config.header_timeout_s)
-            if not result.ok:
-                return None
-            self.header_envs[_TRUSTED_BASE] = env
-        return self.header_envs[_TRUSTED_BASE]
-
-    def run_job(self, job: ProofJob, header: str) -> JobOutcome:
+    def run_job(self, job: ProofJob, header: str, batch: _Batch) -> JobOutcome:
         """A trusted proof session (see `autoformal.checking.trusted`): context once, goal check, then each
         script on the same environment under its own timeout. A script that kills the worker is charged to
         that script; the context is rebuilt on the restarted worker for the next one."""
-        env, failure = self._job_env(job, header)
+        env, failure = self._job_env(job, header, batch)
         if failure is not None:
             return failure
         goal, _ = self._command(job.goal_check_command(), env, job.timeout_s)
@@ -285,7 +383,7 @@ class _Worker:
                 attempts.append(skipped(script))
                 continue
             if not self.alive():
-                env, failure = self._job_env(job, header)
+                env, failure = self._job_env(job, header, batch)
                 if failure is not None:
                     return failure.model_copy(update={"attempts": attempts})
             result, _ = self._command(job.attempt_command(script), env, job.timeout_s)
@@ -296,7 +394,8 @@ class _Worker:
         return JobOutcome(context_ok=True, goal_ok=True, attempts=attempts)
 
     def _maybe_recycle(self) -> None:
-        """The REPL keeps every environment for the process's life: restart before memory grows too big."""
+        """The REPL keeps every environment for the process's life: restart before memory grows too big. Runs
+        after a statement's answer is in hand, so recycling never costs a pending check."""
         if self.statements_since_start >= self._config.recycle_after or (
             self._config.max_rss_mb is not None
             and self._server is not None
@@ -329,9 +428,10 @@ class ReplChecker(BaseChecker):
         super().__init__(safety_gate)
         self.config = config or ReplCheckerConfig()
         lean_config = make_lean_repl_config(self.config)
-        self._workers = [_Worker(i, lean_config, self.config) for i in range(self.config.num_workers)]
-        self._cond = threading.Condition()
-        self._closed = False
+        self._pool = _Pool(self.config.max_start_failures)
+        self._cond = self._pool.cond
+        self._workers = [_Worker(i, lean_config, self.config, self._pool) for i in range(self.config.num_workers)]
+        self._batches: set[_Batch] = set()
         self._executor = ThreadPoolExecutor(max_workers=self.config.num_workers, thread_name_prefix="lean-worker")
 
     @property
@@ -344,86 +444,119 @@ class ReplChecker(BaseChecker):
         """How many worker processes have been started so far (restarts included)."""
         return sum(w.starts for w in self._workers)
 
-    def _lease(self, header: str, only: _Worker | None = None) -> _Worker:
-        """Wait for an idle worker (or for `only`) and mark it busy."""
+    def _lease(self, header: str, batch: _Batch, only: _Worker | None = None) -> _Worker:
+        """Wait for an idle worker (or for `only`), mark it busy and record it as held by `batch`."""
         with self._cond:
             while True:
-                if self._closed:
-                    raise LeanWorkerError("the checker is closed; create a new ReplChecker")
+                if self._pool.closed or batch.cancelled.is_set():
+                    raise _Cancelled
                 idle = [w for w in self._workers if not w.busy and (only is None or w is only)]
                 if idle:
                     warm = [w for w in idle if w.alive() and header in w.header_envs]
                     # Prefer a worker holding the header; else the one holding the fewest other headers.
                     worker = warm[0] if warm else min(idle, key=lambda w: len(w.header_envs))
                     worker.busy = True
+                    batch.workers.add(worker)
                     return worker
                 self._cond.wait()
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: _Worker, batch: _Batch) -> None:
         with self._cond:
             worker.busy = False
-            self._cond.notify()
+            batch.workers.discard(worker)
+            self._cond.notify_all()
 
-    def _check_one(self, statement: str, header: str) -> CheckResult:
-        worker = self._lease(header)
+    def _check_one(self, statement: str, header: str, batch: _Batch) -> CheckResult:
         try:
-            return worker.check(statement, header)
-        finally:
-            self._release(worker)
+            worker = self._lease(header, batch)
+            try:
+                return worker.check(statement, header, batch)
+            finally:
+                self._release(worker, batch)
+        except _Cancelled:
+            if not self._pool.closed:
+                raise  # the batch failed elsewhere; its error is what the caller gets
+            # Closing ends a batch like it ends an in-flight statement: every statement gets a result.
+            return CheckResult.failure(statement, CheckStatus.CRASHED, "the checker was closed before Lean answered")
 
-    def _warm_one(self, header: str, target: _Worker) -> None:
-        worker = self._lease(header, only=target)
+    def _warm_one(self, header: str, target: _Worker, batch: _Batch) -> None:
+        worker = self._lease(header, batch, only=target)
         try:
-            worker.header_env(header)
+            worker.header_env(header, batch)
         finally:
-            self._release(worker)
+            self._release(worker, batch)
+
+    def _cancel(self, batch: _Batch) -> None:
+        """Stop `batch`: its queued statements give up, and the processes of the workers it holds are killed
+        (their threads see EOF and return). Under the pool's lock, so no process is spawned for it afterwards."""
+        with self._cond:
+            batch.cancelled.set()
+            for worker in batch.workers:
+                worker.kill_process_tree()
+            self._cond.notify_all()
+
+    async def _run_batch(self, batch: _Batch, calls: list[Callable[[], _T]]) -> list[_T]:
+        """Run `calls` on the worker threads for `batch`. If one raises (or the caller is cancelled), cancel
+        the rest and wait until no thread works for the batch any more, then raise the first error."""
+        with self._cond:
+            if self._pool.closed:
+                raise LeanWorkerError("the checker is closed; create a new ReplChecker")
+            self._batches.add(batch)
+            futures = [self._executor.submit(call) for call in calls]  # under the lock: close() waits for it
+        try:
+            return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+        except BaseException as exc:
+            self._cancel(batch)
+            # Queued calls are dropped; wait for the running ones only (a future cancelled in the queue counts
+            # as done for `wait` only once a thread dequeues it, which after a shutdown never happens).
+            running = [f for f in futures if not f.cancel()]
+            await asyncio.to_thread(concurrent.futures.wait, running)
+            if isinstance(exc, (_Cancelled, asyncio.CancelledError)) and self._pool.closed:
+                raise LeanWorkerError("the checker was closed while checking; create a new ReplChecker") from None
+            raise
+        finally:
+            with self._cond:
+                self._batches.discard(batch)
 
     async def warm_up(self, header: str) -> None:
         """Start every worker and elaborate `header` now, so the first batch does not wait for imports."""
         from autoformal.checking.header import validate_header
 
         header = validate_header(header)
-        loop = asyncio.get_running_loop()
+        batch = _Batch()
         cold = [w for w in self._workers if not (w.alive() and header in w.header_envs)]
-        await asyncio.gather(*(loop.run_in_executor(self._executor, self._warm_one, header, w) for w in cold))
+        await self._run_batch(batch, [functools.partial(self._warm_one, header, w, batch) for w in cold])
 
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:
-        if self._closed:
-            raise LeanWorkerError("the checker is closed; create a new ReplChecker")
-        loop = asyncio.get_running_loop()
-        futures = [loop.run_in_executor(self._executor, self._check_one, s, header) for s in statements]
-        return list(await asyncio.gather(*futures))
+        batch = _Batch()
+        return await self._run_batch(batch, [functools.partial(self._check_one, s, header, batch) for s in statements])
 
-    def _run_job(self, job: ProofJob, header: str) -> JobOutcome:
-        worker = self._lease(header)
+    def _run_job(self, job: ProofJob, header: str, batch: _Batch) -> JobOutcome:
+        worker = self._lease(header, batch)
         try:
-            return worker.run_job(job, header)
+            return worker.run_job(job, header, batch)
         finally:
-            self._release(worker)
+            self._release(worker, batch)
 
     async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
-        if self._closed:
-            raise LeanWorkerError("the checker is closed; create a new ReplChecker")
-        loop = asyncio.get_running_loop()
-        futures = [loop.run_in_executor(self._executor, self._run_job, job, header) for job in jobs]
-        return list(await asyncio.gather(*futures))
+        batch = _Batch()
+        return await self._run_batch(batch, [functools.partial(self._run_job, job, header, batch) for job in jobs])
 
     def close(self) -> None:
-        """Stop accepting work, kill every worker (in-flight statements come back `crashed`) and reap them."""
+        """Stop accepting work, cancel running batches (their in-flight and queued statements come back
+        `crashed`), kill every worker and reap them. Returns within seconds whatever the workers are doing, and
+        no process is started after it was called."""
         with self._cond:
-            if self._closed:
+            if self._pool.closed:
                 return
-            self._closed = True
+            self._pool.closed = True
+            for batch in self._batches:
+                batch.cancelled.set()
+            for worker in self._workers:
+                if worker.busy:
+                    worker.kill_process_tree()
             self._cond.notify_all()
-        # Kill busy workers' processes directly (their threads then see EOF, kill and reap them); calling
-        # `LeanServer.kill` here would race with those threads.
-        import psutil
-
-        for worker in self._workers:
-            if worker.busy and (pid := worker.pid) is not None:
-                with contextlib.suppress(psutil.Error):
-                    for proc in [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]:
-                        proc.kill()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Queued calls still run, each returning at once (`crashed`): a batch under way gets all its results.
+        self._executor.shutdown(wait=True)
         for worker in self._workers:
             worker.kill()

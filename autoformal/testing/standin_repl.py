@@ -8,7 +8,7 @@ recorded real transcripts (`{"request", "response"}` JSONL, matched on the comma
 from a small rule set: imports only in the first command, unbalanced brackets, an operator with no operand
 after it, duplicate declarations, missing `:=` (parse errors); arithmetic on a string literal and identifiers
 named `undefined_*` (elaboration errors, followed like in Lean by the sorry warning); and the "declaration
-uses 'sorry'" warning, with the goal for tactic-mode `by sorry`.
+uses 'sorry'" warning, with the sorry's goal (tactic- or term-mode).
 
 Faults are injected by magic names in the command (they pass the statement grammar as theorem names):
 `standin_fault_hang` (never answers), `standin_fault_crash` (dies), `standin_fault_garbage` (prints a non-JSON
@@ -197,18 +197,18 @@ def elaborate(
         if sorry is not None:
             start = d.start() + sorry.start()
             messages.append(_message(text, "warning", start, start + 5, "declaration uses 'sorry'"))
-            tactic = re.search(r":=\s*by\b", body[: sorry.start()]) is not None
-            if tactic:  # tactic-mode sorries come with their goal; term-mode ones give no entry
-                conclusion = body[: body.find(":=")]
-                goal_text = conclusion.rsplit(" : ", 1)[-1].strip() if " : " in conclusion else conclusion.strip()
-                sorries.append(
-                    {
-                        "pos": _pos(text, start),
-                        "endPos": _pos(text, start + 5),
-                        "goal": f"⊢ {goal_text}",
-                        "proofState": len(sorries),
-                    }
-                )
+            # Tactic- and term-mode sorries both come with their goal: current REPLs report a term `sorry` by its
+            # expected type (the shipped core REPL does too, e.g. "n : Nat\n⊢ n + 0 = n").
+            conclusion = body[: body.find(":=")]
+            goal_text = conclusion.rsplit(" : ", 1)[-1].strip() if " : " in conclusion else conclusion.strip()
+            sorries.append(
+                {
+                    "pos": _pos(text, start),
+                    "endPos": _pos(text, start + 5),
+                    "goal": f"⊢ {goal_text}",
+                    "proofState": len(sorries),
+                }
+            )
         if kind != "example" and name and not failed:
             declared.add(name)
             statement = _statement_of(body)
