@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.gate import TrustedContextGate
@@ -38,6 +38,8 @@ from autoformal.scoring import (
 from autoformal.syntax import parse_document
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from 3.11; annotations only
+
     from autoformal.corpus.models import Declaration, Example
     from autoformal.retrieval.base import Retriever
     from autoformal.retrieval.embedder import Embedder
@@ -157,49 +159,48 @@ def build_parser() -> None:
     parse_document(WARM_UP_STATEMENT)
 
 
-def assemble(
-    config: FormalizerConfig,
-    *,
-    backend: LLMBackend | None = None,
-    checker: LeanChecker | None = None,
-    retriever: Retriever[Declaration] | None = None,
-    example_retriever: Retriever[Example] | None = None,
-    scorers: Sequence[Scorer] | None = None,
-    cache: Cache | None = None,
-    embedder: Embedder | None = None,
-    safety_gate: TrustedContextGate | None = None,
-    name_checker: NameChecker | None = None,
-) -> Components:
-    """The components `config` describes, with any passed instance used instead of building one. Pass
-    `checker=None` with `config.lean=False` to skip Lean."""
+class Overrides(TypedDict, total=False):
+    """Ready instances to use instead of building them from the config (`assemble`, `Formalizer`)."""
+
+    backend: LLMBackend
+    checker: LeanChecker
+    retriever: Retriever[Declaration]
+    example_retriever: Retriever[Example]
+    scorers: Sequence[Scorer]
+    cache: Cache
+    embedder: Embedder
+    safety_gate: TrustedContextGate
+    name_checker: NameChecker
+
+
+def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Components:
+    """The components `config` describes, with any passed instance (`Overrides`) used instead of building
+    one. With `config.lean=False` there is no checker."""
     cfg = config
-    safety_gate = safety_gate or TrustedContextGate()
+    backend = overrides.get("backend")
+    checker = overrides.get("checker")
+    scorers = overrides.get("scorers")
+    cache = overrides.get("cache")
+    embedder = overrides.get("embedder")
+    name_checker = overrides.get("name_checker")
+    safety_gate = overrides.get("safety_gate") or TrustedContextGate()
     owns_cache = cache is None and cfg.cache
     if cache is None and cfg.cache:
         cache = Cache(cfg.cache_path)
     if backend is None:
-        from autoformal.llm.factory import build_backend
-
-        backend = build_backend(cfg.backend)
+        backend = _backend(cfg)
     cached_backend: LLMBackend = CachedBackend(backend, cache) if cache is not None else backend
     # exact prompt budgeting with the model's own tokenizer when the backend has one
     count_tokens = token_counter_for(backend)
-    if checker is None and cfg.lean:
-        from autoformal.checking.factory import build_checker
-
-        checker = build_checker(cfg.checker, safety_gate=safety_gate)
-    lean_checker = checker if cfg.lean else None
-    if lean_checker is not None and cache is not None:
-        lean_checker = CachedChecker(lean_checker, cache, environment=lean_environment_id(cfg))
-
+    lean_checker = _lean_checker(cfg, checker, safety_gate, cache)
     memo = InputVectorMemo(embedder) if embedder is not None else InputVectorMemo(load=_embedder_loader(cfg))
     retrievers = LazyRetrievers(
         cfg.retrieval_config,
         retrieval=cfg.retrieval,
         examples=cfg.examples,
         embedder=memo if (cfg.examples or cfg.retrieval != "off") else None,
-        retriever=retriever,
-        example_retriever=example_retriever,
+        retriever=overrides.get("retriever"),
+        example_retriever=overrides.get("example_retriever"),
     )
     if name_checker is None:
         names_source = names_source_of(cfg)
@@ -211,15 +212,7 @@ def assemble(
     if scorers is None:
         scorers = [ConsistencyScorer(), SelfConsistencyScorer()]
         if cfg.backtranslation:
-            backtranslator = BackTranslationScorer(
-                cached_backend,
-                memo,  # type: ignore[arg-type]  # an Embedder that loads on first use
-                max_tokens=cfg.backtranslation_max_tokens,
-                judge=(judge_backend or cached_backend) if cfg.judge else None,
-                # the generation prompt's context, with room for a verdict instead of a formalization
-                judge_budget=cfg.prompt_budget.for_answer(cfg.backtranslation_max_tokens, cfg.max_tokens),
-                count_tokens=count_tokens,
-            )
+            backtranslator = _backtranslator(cfg, cached_backend, memo, judge_backend, count_tokens)
             scorers.append(backtranslator)
         if lean_checker is not None:
             scorers.append(ElaborationScorer())
@@ -248,11 +241,82 @@ def assemble(
     )
 
 
-def _judge_backend(cfg: FormalizerConfig, cache: Cache | None) -> LLMBackend:
-    """The configured backend kind serving `judge_model`, behind the same cache."""
+@dataclass
+class ScoringComponents:
+    """What the scorer harness (`autoformal eval`) runs on: the back-translation scorer (with the judge, when
+    configured) and the Lean checker, each None when the configuration leaves it out."""
+
+    backtranslator: BackTranslationScorer | None
+    checker: LeanChecker | None
+    cache: Cache | None
+    backends: list[LLMBackend] = field(default_factory=list)
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()
+        if self.checker is not None:
+            self.checker.close()
+        if self.cache is not None:
+            self.cache.close()
+
+
+def assemble_scoring(config: FormalizerConfig) -> ScoringComponents:
+    """The scorers `config` asks for that need a model or Lean, built as `assemble` builds them (same
+    backend settings, cache, judge, limits); with `backtranslation` off no LLM backend is built at all."""
+    cache = Cache(config.cache_path) if config.cache else None
+    backtranslator = None
+    backends: list[LLMBackend] = []
+    if config.backtranslation:
+        backend = _backend(config)
+        cached: LLMBackend = CachedBackend(backend, cache) if cache is not None else backend
+        judge = _judge_backend(config, cache) if config.judge and config.judge_model is not None else None
+        memo = InputVectorMemo(load=_embedder_loader(config))
+        backtranslator = _backtranslator(config, cached, memo, judge, token_counter_for(backend))
+        backends = [cached, *([judge] if judge is not None else [])]
+    checker = _lean_checker(config, None, TrustedContextGate(), cache)
+    return ScoringComponents(backtranslator=backtranslator, checker=checker, cache=cache, backends=backends)
+
+
+def _backend(cfg: FormalizerConfig) -> LLMBackend:
     from autoformal.llm.factory import build_backend
 
-    judge = build_backend(cfg.backend.model_copy(update={"model": cfg.judge_model}))
+    return build_backend(cfg.limits.backend(cfg.backend))
+
+
+def _lean_checker(
+    cfg: FormalizerConfig, checker: LeanChecker | None, gate: TrustedContextGate, cache: Cache | None
+) -> LeanChecker | None:
+    """The given or configured checker behind the cache (keyed by the Lean environment); None with Lean off."""
+    if not cfg.lean:
+        return None
+    if checker is None:
+        from autoformal.checking.factory import build_checker
+
+        checker = build_checker(cfg.limits.checker(cfg.checker), safety_gate=gate)
+    return CachedChecker(checker, cache, environment=lean_environment_id(cfg)) if cache is not None else checker
+
+
+def _backtranslator(
+    cfg: FormalizerConfig,
+    backend: LLMBackend,
+    embedder: InputVectorMemo,
+    judge_backend: LLMBackend | None,
+    count_tokens: TokenCounter,
+) -> BackTranslationScorer:
+    return BackTranslationScorer(
+        backend,
+        embedder,  # type: ignore[arg-type]  # an Embedder that loads on first use
+        max_tokens=cfg.backtranslation_max_tokens,
+        judge=(judge_backend or backend) if cfg.judge else None,
+        # the generation prompt's context, with room for a verdict instead of a formalization
+        judge_budget=cfg.prompt_budget.for_answer(cfg.backtranslation_max_tokens, cfg.max_tokens),
+        count_tokens=count_tokens,
+    )
+
+
+def _judge_backend(cfg: FormalizerConfig, cache: Cache | None) -> LLMBackend:
+    """The configured backend kind serving `judge_model`, behind the same cache."""
+    judge = _backend(cfg.model_copy(update={"backend": cfg.backend.model_copy(update={"model": cfg.judge_model})}))
     return CachedBackend(judge, cache) if cache is not None else judge
 
 

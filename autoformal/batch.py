@@ -41,6 +41,12 @@ class Outcome:
     elapsed_s: float
 
 
+class RunsBatches(Protocol):
+    """What bulk and docstrings need from a `Formalizer`: its batch runner (`Formalizer.run_batch`)."""
+
+    def run_batch(self, inputs: Sequence[BatchInput], *, limit: int | None = None) -> AsyncIterator[Outcome]: ...
+
+
 class Primes(Protocol):
     """An embedder memo the runner fills with the inputs' vectors ahead of the stages that encode them."""
 

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
+from autoformal.limits import Limits
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
 from autoformal.ranking.ranker import RankerConfig
@@ -157,6 +158,11 @@ class FormalizerConfig(BaseSettings):
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
         "Lean or scoring (benchmarks/pipeline_overhead.py, 2 s latency, 64 LLM slots: 32 → ratio 1.41, "
         "64 → 1.11, 256 → 1.01).",
+    )
+    limits: Limits = Field(
+        default_factory=Limits,
+        description="Inputs in flight, LLM requests in flight, Lean workers, in one place; a value set here "
+        "wins over `concurrency`, `backend.max_concurrency` and the checker's worker setting.",
     )
 
     @field_validator("names", "judge_model", mode="before")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from autoformal.assembly import Components, assemble, build_parser
+from autoformal.assembly import Components, Overrides, assemble, build_parser
 from autoformal.batch import BatchInput, Outcome, run_batch
 from autoformal.checking.protocol import run_coroutine_sync
 from autoformal.config import FormalizerConfig
@@ -40,14 +40,12 @@ from autoformal.stages import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from 3.11; annotations only
+
     from autoformal.cache import Cache
-    from autoformal.checking.gate import TrustedContextGate
     from autoformal.checking.protocol import LeanChecker
-    from autoformal.corpus.models import Declaration, Example
     from autoformal.llm.base import LLMBackend
     from autoformal.names import NameChecker
-    from autoformal.retrieval.base import Retriever
-    from autoformal.retrieval.embedder import Embedder
     from autoformal.scoring import Scorer
 
 __all__ = ["ADMISSION", "STAGES", "STAGE_NAMES", "Formalizer"]
@@ -84,33 +82,9 @@ class Formalizer:
     then say `lean_checked=False`.
     """
 
-    def __init__(
-        self,
-        config: FormalizerConfig | None = None,
-        *,
-        backend: LLMBackend | None = None,
-        checker: LeanChecker | None = None,
-        retriever: Retriever[Declaration] | None = None,
-        example_retriever: Retriever[Example] | None = None,
-        scorers: Sequence[Scorer] | None = None,
-        cache: Cache | None = None,
-        embedder: Embedder | None = None,
-        safety_gate: TrustedContextGate | None = None,
-        name_checker: NameChecker | None = None,
-    ) -> None:
+    def __init__(self, config: FormalizerConfig | None = None, **overrides: Unpack[Overrides]) -> None:
         self.config = config or FormalizerConfig()
-        self.parts: Components = assemble(
-            self.config,
-            backend=backend,
-            checker=checker,
-            retriever=retriever,
-            example_retriever=example_retriever,
-            scorers=scorers,
-            cache=cache,
-            embedder=embedder,
-            safety_gate=safety_gate,
-            name_checker=name_checker,
-        )
+        self.parts: Components = assemble(self.config, **overrides)
         built = (stage.build(self.parts) for stage in STAGES)
         self.stages: list[Stage] = [stage for stage in built if stage is not None]
         self.admission: list[Stage] = [s for s in self.stages if type(s) in ADMISSION]
@@ -136,6 +110,11 @@ class Formalizer:
     @property
     def name_checker(self) -> NameChecker | None:
         return self.parts.name_checker
+
+    @property
+    def inputs_in_flight(self) -> int:
+        """How many inputs a batch runs at once by default (`limits.inputs`, else `concurrency`)."""
+        return self.config.limits.batch(self.config.concurrency)
 
     @property
     def lean_checked(self) -> bool:
@@ -189,7 +168,7 @@ class Formalizer:
     # -- many inputs -----------------------------------------------------------------------------------------
 
     async def run_batch(self, inputs: Sequence[BatchInput], *, limit: int | None = None) -> AsyncIterator[Outcome]:
-        """Yield each input's `Outcome` as it finishes, `limit` (default `config.concurrency`) in flight, the
+        """Yield each input's `Outcome` as it finishes, `limit` (default: the configured inputs limit) in flight, the
         inputs' embeddings prefetched; a fatal error (see `AutoformalError.fatal`) stops the batch."""
         parts = self.parts
         # The LLM client library's first import and connection, before the batch rather than inside its first
@@ -203,7 +182,7 @@ class Formalizer:
             return await self.aformalize(item.text, header=item.header, context=item.context)
 
         memo = parts.embedder if parts.embedder_used else None
-        async for outcome in run_batch(run_one, inputs, limit=limit or self.config.concurrency, memo=memo):
+        async for outcome in run_batch(run_one, inputs, limit=limit or self.inputs_in_flight, memo=memo):
             yield outcome
 
     async def aformalize_many(

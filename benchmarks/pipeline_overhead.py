@@ -75,6 +75,7 @@ def main() -> None:
         serve(args.latency_s)
         return
 
+    from autoformal.cache import CachedChecker
     from autoformal.checking import ReplCheckerConfig
     from autoformal.config import FormalizerConfig
     from autoformal.llm import GenerationRequest, OpenAIBackendConfig, OpenAICompatibleBackend
@@ -107,8 +108,8 @@ def main() -> None:
         with Formalizer(config) as formalizer:
             formalizer.warm_up()
             sent: list[GenerationRequest] = record_requests(formalizer.parts.raw_backend)
-            assert formalizer.checker is not None
-            warm = getattr(getattr(formalizer.checker, "checker", formalizer.checker), "warm_up", None)
+            assert isinstance(formalizer.checker, CachedChecker)  # the REPL checker behind the fresh cache
+            warm = getattr(formalizer.checker.checker, "warm_up", None)
             if warm is not None:
                 asyncio.run(warm(config.header))
             load_before = os.getloadavg()[0]

@@ -30,11 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from autoformal.errors import AutoformalError
-
-
-class BulkOutputError(AutoformalError):
-    """The output file cannot be used as it is (message says why and what to do)."""
+from autoformal.errors import BulkOutputError
 
 
 class Recovery(BaseModel):

@@ -1,11 +1,11 @@
 """Bulk formalization: plan (read, validate, shard, limit, resume) then run problems concurrently through a
 `Formalizer`, appending one line per finished problem (see `autoformal.bulk.output` for the guarantees).
 
-Failures are sorted by what resuming can do about them:
+Failures are sorted by what resuming can do about them, as each error class says (`autoformal.errors`):
 
 - *fatal* (no endpoint, unknown model, no Lean, a missing optional backend): every other problem would fail
   the same way, so the run stops; fix the setting and rerun with `--resume`.
-- *per-problem* (an unsafe or non-elaborating header, a prompt too long for the model): retrying cannot help,
+- *final* (an unsafe or non-elaborating header, a prompt too long for the model): retrying cannot help,
   so the problem's line is written with the error and resume skips it.
 - anything else (timeouts, server errors after the backend's retries, a crashed Lean worker): nothing is
   written, so `--resume` retries exactly those problems. Too many in a row stop the run.
@@ -13,33 +13,20 @@ Failures are sorted by what resuming can do about them:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autoformal.batch import BatchInput, RunsBatches
 from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
 from autoformal.bulk.output import JsonlAppender, Recovery
-from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, UnsafeHeaderError
-from autoformal.errors import AutoformalError, ConfigurationError
-from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
+from autoformal.errors import BulkAborted, is_transient
 from autoformal.pipeline import STAGE_NAMES
 from autoformal.results import FormalizationResult
-
-FATAL_ERRORS = (ConfigurationError, ServerUnreachableError, LeanNotFoundError)
-_PER_PROBLEM = (UnsafeHeaderError, HeaderElaborationError, ContextLengthExceededError)
-
-
-class Formalizes(Protocol):
-    """What bulk needs from a `Formalizer`."""
-
-    async def aformalize(
-        self, text: str, *, header: str | None = None, context: str | None = None
-    ) -> FormalizationResult: ...
 
 
 class BulkOptions(BaseModel):
@@ -52,7 +39,9 @@ class BulkOptions(BaseModel):
     limit: int | None = Field(default=None, ge=1, description="Only the first N problems (of this shard).")
     resume: bool = False
     overwrite: bool = False
-    concurrency: int = Field(default=16, ge=1, description="Problems in flight at once.")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="Problems in flight at once; None: the Formalizer's inputs limit."
+    )
     fsync_interval_s: float = Field(default=1.0, ge=0.0)
     max_consecutive_failures: int = Field(default=25, ge=1)
 
@@ -155,10 +144,6 @@ class ProblemDone:
     error: str | None
 
 
-class BulkAborted(AutoformalError):
-    """The run stopped early; the output holds every problem finished before (resume continues it)."""
-
-
 def open_output(output_path: str | Path, options: BulkOptions, summary: BulkSummary) -> tuple[JsonlAppender, Recovery]:
     """Lock the output and make it consistent: resume (drop a torn tail, collect done ids into `summary`),
     start over (`overwrite`), or refuse to touch a non-empty file without being told which."""
@@ -180,38 +165,34 @@ def open_output(output_path: str | Path, options: BulkOptions, summary: BulkSumm
 
 async def run_bulk(
     problems: Sequence[Problem],
-    formalizer: Formalizes,
+    formalizer: RunsBatches,
     writer: JsonlAppender,
     summary: BulkSummary,
     *,
-    concurrency: int,
+    concurrency: int | None = None,
     default_header: str | None = None,
     max_consecutive_failures: int = 25,
     on_done: Callable[[ProblemDone], None] | None = None,
 ) -> BulkSummary:
-    """Formalize `problems` with at most `concurrency` in flight, appending each result as it completes.
-    Stops early (raising) on a fatal error or too many consecutive failures; in-flight problems are then
-    cancelled and never written."""
-    queue = iter(problems)
+    """Formalize `problems` with at most `concurrency` (None: the Formalizer's inputs limit) in flight
+    (`Formalizer.run_batch`), appending each result
+    as it completes. Stops early (raising) on a fatal error or too many consecutive failures; in-flight
+    problems are then cancelled and never written."""
     consecutive = 0
     started = time.perf_counter()
-
-    async def worker() -> None:
-        nonlocal consecutive
-        for problem in queue:  # a shared iterator: each problem goes to exactly one worker
-            t0 = time.perf_counter()
-            try:
-                result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
-                record = {"id": problem.id, "elapsed_s": round(time.perf_counter() - t0, 4)}
-                record.update(result.model_dump(mode="json"))
-            except FATAL_ERRORS:
-                raise
-            except _PER_PROBLEM as exc:
-                record = _error_record(problem, exc, time.perf_counter() - t0)
-            except Exception as exc:
+    inputs = [BatchInput(text=p.text, header=p.header or default_header) for p in problems]
+    try:
+        async for outcome in formalizer.run_batch(inputs, limit=concurrency):
+            problem = problems[outcome.index]
+            if outcome.result is not None:
+                record = {"id": problem.id, "elapsed_s": round(outcome.elapsed_s, 4)}
+                record.update(outcome.result.model_dump(mode="json"))
+            elif outcome.error is not None and not is_transient(outcome.error):
+                record = _error_record(problem, outcome.error, outcome.elapsed_s)
+            else:
                 consecutive += 1
                 summary.failed += 1
-                message = f"{problem.id}: {type(exc).__name__}: {exc}"
+                message = f"{problem.id}: {type(outcome.error).__name__}: {outcome.error}"
                 if len(summary.failures) < 20:
                     summary.failures.append(message)
                 if on_done is not None:
@@ -220,7 +201,7 @@ async def run_bulk(
                     raise BulkAborted(
                         f"{consecutive} problems failed in a row (last: {message}); fix the cause and rerun "
                         "with --resume (finished problems are kept)"
-                    ) from exc
+                    ) from outcome.error
                 continue
             consecutive = 0
             writer.append(record)
@@ -228,14 +209,7 @@ async def run_bulk(
             summary.add_record(record)
             if on_done is not None:
                 on_done(ProblemDone(problem, record, None))
-
-    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(problems)) or 1)]
-    try:
-        await asyncio.gather(*tasks)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         summary.wall_s = time.perf_counter() - started
         writer.sync()
     return summary

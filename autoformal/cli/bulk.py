@@ -55,7 +55,10 @@ def bulk(
     header: Annotated[
         Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Default Lean header file.")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Problems in flight.")] = 16,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1, help="Problems in flight [default: the config's limits.inputs]."),
+    ] = None,
     fsync_interval: Annotated[
         float, typer.Option("--fsync-interval", min=0.0, help="Seconds between fsyncs (0: every line).")
     ] = 1.0,
@@ -94,7 +97,8 @@ def bulk(
             plan = plan_bulk(input_path, options, done)
             _report_plan(err, plan, input_path)
             config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-            estimate = _estimate(plan, summary, concurrency, config.samples, config.lean)
+            in_flight = concurrency or config.limits.batch(config.concurrency)
+            estimate = _estimate(plan, summary, in_flight, config.samples, config.lean)
             if as_json:
                 typer.echo(json.dumps(estimate))
             return

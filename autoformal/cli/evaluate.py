@@ -25,9 +25,8 @@ from autoformal.cli.formalize import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from autoformal.checking.protocol import LeanChecker
-    from autoformal.scoring.backtranslation import BackTranslationScorer
-    from autoformal.scoring.evaluation import EvaluationReport
+    from autoformal.assembly import ScoringComponents
+    from autoformal.evaluation import EvaluationReport
 
 
 @app.command("eval")
@@ -58,7 +57,7 @@ def eval_command(
     from rich.console import Console
 
     from autoformal.errors import AutoformalError
-    from autoformal.scoring.evaluation import load_labelled, score_pairs
+    from autoformal.evaluation import load_labelled, score_pairs
 
     err = Console(stderr=True)
     if plot is not None:
@@ -70,22 +69,17 @@ def eval_command(
         raise typer.Exit(2) from exc
     if (judge or judge_model is not None) and not llm:
         raise typer.BadParameter("the judge reads back-translations, which --no-llm switches off", param_hint="--judge")
-    backtranslation, checker, notes = _optional_components(
+    parts, notes = _scoring_components(
         llm=llm, lean=lean, judge=judge or judge_model is not None, judge_model=judge_model
     )
     for note in notes:
         err.print(note, highlight=False)
     try:
         with err.status(f"scoring {len(pairs)} pairs"):
-            scores = asyncio.run(score_pairs(pairs, backtranslation=backtranslation, checker=checker))
+            scores = asyncio.run(score_pairs(pairs, backtranslation=parts.backtranslator, checker=parts.checker))
     finally:
-        if checker is not None:
-            checker.close()
-        if backtranslation is not None:
-            backtranslation.backend.close()
-            if backtranslation.judge_backend not in (None, backtranslation.backend):
-                backtranslation.judge_backend.close()
-    from autoformal.scoring.evaluation import evaluate
+        parts.close()
+    from autoformal.evaluation import evaluate
 
     report = evaluate(str(file), pairs, scores, dropped)
     if as_json:
@@ -97,42 +91,34 @@ def eval_command(
         err.print(f"reliability plot written to {plot}")
 
 
-def _optional_components(
+def _scoring_components(
     *, llm: bool, lean: bool, judge: bool = False, judge_model: str | None = None
-) -> tuple[BackTranslationScorer | None, LeanChecker | None, list[str]]:
-    """Back-translation scorer (with a judge when asked: the endpoint's model or `judge_model` on the same
-    endpoint) and Lean checker when configured (and not switched off), with notes."""
-    from autoformal.checking.config import ReplCheckerConfig
+) -> tuple[ScoringComponents, list[str]]:
+    """The back-translation scorer (with a judge when asked: the endpoint's model or `judge_model`) and the Lean
+    checker as the configuration (AUTOFORMAL_* variables, TOML) describes them, assembled like every other
+    command's components, each left out when switched off or not configured; notes say what was left out."""
+    from autoformal.assembly import assemble_scoring
     from autoformal.errors import ConfigurationError
-    from autoformal.llm.config import OpenAIBackendConfig
 
+    config = build_config(
+        samples=None, no_lean=not lean, backend=None, model=None, base_url=None, judge=judge, judge_model=judge_model
+    )
     notes = []
-    backtranslation: BackTranslationScorer | None = None
-    checker: LeanChecker | None = None
-    if llm:
+    if llm and config.backend.kind == "openai":
         try:
-            OpenAIBackendConfig().resolved_base_url()
+            config.backend.resolved_base_url()
         except ConfigurationError:
             notes.append("back_translation: skipped (no LLM endpoint; set AUTOFORMAL_BASE_URL to include it)")
-        else:
-            from autoformal.llm.factory import build_backend
-            from autoformal.scoring.backtranslation import BackTranslationScorer
-
-            backend = build_backend()
-            judge_backend = None
-            if judge:
-                judge_backend = build_backend(OpenAIBackendConfig(model=judge_model)) if judge_model else backend
-            backtranslation = BackTranslationScorer(backend, judge=judge_backend)
-    if lean:
+            llm = False
+    if config.lean and config.checker.kind == "repl":
         try:
-            ReplCheckerConfig().require_lean()
+            config.checker.require_lean()
         except ConfigurationError as exc:
             notes.append(f"elaboration: skipped (no Lean: {str(exc).splitlines()[0]})")
-        else:
-            from autoformal.checking.factory import build_checker
-
-            checker = build_checker()
-    return backtranslation, checker, notes
+            config = config.model_copy(update={"lean": False})
+    if not llm:
+        config = config.model_copy(update={"backtranslation": False, "judge": False, "judge_model": None})
+    return assemble_scoring(config), notes
 
 
 def print_report(report: EvaluationReport, console: Console) -> None:
@@ -218,7 +204,7 @@ def eval_benchmark(
     canonical-form agreement with the gold@k, back-translation similarity distribution."""
     from rich.console import Console
 
-    from autoformal.scoring.evaluation import benchmark_metrics, load_benchmark
+    from autoformal.evaluation import benchmark_metrics, load_benchmark
 
     err = Console(stderr=True)
     problems = load_benchmark(file, split=split, limit=limit)

@@ -12,15 +12,10 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from autoformal.checking.models import CheckResult
-from autoformal.errors import AutoformalError
 from autoformal.names.checker import NameCheckResult
 from autoformal.provenance import Provenance
 from autoformal.scoring.judge import Judgement
 from autoformal.syntax import Document, parse_document
-
-
-class ScoringError(AutoformalError):
-    """A scorer cannot run (missing model, endpoint, ...)."""
 
 
 class Score(BaseModel):
