@@ -28,7 +28,8 @@ because users meet them in batch logs far from the code that raised them.
     ├── EvaluationError
     ├── UntypableError                                       a Python type with no Lean counterpart
     ├── BulkOutputError
-    └── BulkAborted
+    ├── BulkAborted
+    └── ExportError                                   a line of bulk output export cannot read
 
 `fatal`: every other input of a batch would fail the same way, so `autoformal.batch` stops the batch (and
 bulk exits, telling the fix; rerun with `--resume`). Otherwise the error costs the one input it happened on.
@@ -292,3 +293,7 @@ class BulkOutputError(AutoformalError):
 
 class BulkAborted(AutoformalError):
     """The run stopped early; the output holds every problem finished before (resume continues it)."""
+
+
+class ExportError(AutoformalError):
+    """`autoformal export` cannot read a line of bulk output (the message names the line and what to do)."""

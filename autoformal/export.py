@@ -24,17 +24,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autoformal.checking.header import DEFAULT_HEADER
-from autoformal.errors import AutoformalError
+from autoformal.errors import ExportError
 from autoformal.results import FormalizationResult, RankedCandidate
 
 ExportFormat = Literal["repairs", "sft", "prover"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("repairs", "sft", "prover")
 
 _SORRY_PROOF = re.compile(r":=\s*(?:by\s+)?sorry\s*$")
-
-
-class ExportError(AutoformalError):
-    """The bulk output cannot be read (the message names the line and what to do)."""
 
 
 class ExportSummary(BaseModel):

@@ -134,10 +134,10 @@ def test_weight_fitting_scores_through_the_ranker() -> None:
 LAYERS = [
     {"errors", "_version"},
     {"syntax", "corpus", "cache", "names", "checking", "llm", "prompts", "retrieval", "ranking", "limits"},
-    {"scoring", "config", "results", "testing"},
-    {"evaluation", "stages", "assembly", "batch"},
+    {"scoring", "config", "results", "testing", "provenance"},
+    {"evaluation", "stages", "assembly", "batch", "repair"},
     {"pipeline"},
-    {"bulk", "docstrings"},
+    {"bulk", "docstrings", "export"},
     {"cli"},
 ]
 _LAYER = {name: n for n, names in enumerate(LAYERS) for name in names}
