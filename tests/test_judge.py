@@ -409,8 +409,6 @@ def test_cli_formalize_judge_flag(server, tmp_path: Path, monkeypatch: pytest.Mo
 def test_cli_eval_judge_flag(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOFORMAL_BASE_URL", server.base_url)
     monkeypatch.setenv("AUTOFORMAL_MODEL", server.model)
-    # a cache of its own: answers an earlier run left in the user's default cache would keep requests away
-    monkeypatch.setenv("AUTOFORMAL_CACHE_PATH", str(tmp_path / "cache.sqlite"))
     rows = [
         {"id": f"r{i}", "problem_id": f"P{i}", "informal": INFORMAL, "candidate": c, "label": c == FAITHFUL}
         for i, c in enumerate([WEAKER, FAITHFUL] * 4)
