@@ -118,7 +118,8 @@ def _scoring_components(
             config = config.model_copy(update={"lean": False})
     if not llm:
         config = config.model_copy(update={"backtranslation": False, "judge": False, "judge_model": None})
-    return assemble_scoring(config), notes
+    # Uncached, as eval always scored: a measurement must ask the model and Lean, not replay an old answer.
+    return assemble_scoring(config.model_copy(update={"cache": False})), notes
 
 
 def print_report(report: EvaluationReport, console: Console) -> None:
@@ -203,7 +204,9 @@ def eval_benchmark(
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
     canonical-form agreement with the gold@k, back-translation similarity distribution."""
     from rich.console import Console
+    from rich.markup import escape
 
+    from autoformal.errors import AutoformalError
     from autoformal.evaluation import benchmark_metrics, load_benchmark
 
     err = Console(stderr=True)
@@ -220,9 +223,13 @@ def eval_benchmark(
         judge_model=judge_model,
     )
     with make_formalizer(config, err) as formalizer:
-        results = formalizer.formalize_many(
-            [p.informal for p in problems], headers=[p.header for p in problems], progress=True
-        )
+        try:
+            results = formalizer.formalize_many(
+                [p.informal for p in problems], headers=[p.header for p in problems], progress=True
+            )
+        except AutoformalError as exc:  # a fatal one (no server, no Lean): every problem would fail alike
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from exc
     metrics = benchmark_metrics(problems, results, samples=config.samples)
     if as_json:
         typer.echo(json.dumps(metrics))

@@ -1,5 +1,7 @@
 """Extract and parse: the distinct statements in the raw model texts (with how many samples produced each),
-each carrying its parsed document and canonical form from here on."""
+each carrying its parsed document and canonical form from here on. The parsing work happens once, in the
+extract stage's worker thread (few thread hops matter: with hundreds of inputs in flight they queue behind
+the embedder in the default thread pool)."""
 
 from __future__ import annotations
 
@@ -24,9 +26,7 @@ def _extract(outputs: list[str]) -> list[Candidate]:
             documents.setdefault(statement, document)
             first_sample.setdefault(statement, index)
     return [
-        Candidate(
-            statement=s, document=documents[s], multiplicity=m, provenance=Provenance(sample=first_sample[s])
-        )
+        Candidate.from_document(s, documents[s], multiplicity=m, provenance=Provenance(sample=first_sample[s]))
         for s, m in multiplicity.items()
     ]
 
@@ -46,8 +46,9 @@ class ExtractStage(Stage):
 
 
 class ParseStage(Stage):
-    """Canonicalises the extracted statements (their parse came with extraction); one that does not
-    canonicalise drops out here."""
+    """Keeps the candidates that parsed and canonicalised (extraction parsed and canonicalised them in its
+    worker thread, so this runs on the event loop: only a candidate added without a canonical form costs a
+    canonicalisation here)."""
 
     name = "parsed"
 
@@ -56,7 +57,7 @@ class ParseStage(Stage):
         return cls()
 
     async def run(self, job: Job, candidates: list[Candidate]) -> list[Candidate]:
-        return await asyncio.to_thread(_canonicalised, candidates)
+        return _canonicalised(candidates)
 
 
 def _canonicalised(candidates: list[Candidate]) -> list[Candidate]:
