@@ -30,7 +30,7 @@ because users meet them in batch logs far from the code that raised them.
     ├── UntypableError                                       a Python type with no Lean counterpart
     ├── BulkOutputError
     ├── BulkAborted
-    ├── ExportError                                          a bulk output that cannot be exported
+    ├── ExportError                                          a line of bulk output export cannot read
     └── ReviewDataError                                      a bulk output or labels file that cannot be read
 
 `fatal`: every other input of a batch would fail the same way, so `autoformal.batch` stops the batch (and
@@ -309,7 +309,7 @@ class BulkAborted(AutoformalError):
 
 
 class ExportError(AutoformalError):
-    """The bulk output cannot be read (the message names the line and what to do)."""
+    """`autoformal export` cannot read a line of bulk output (the message names the line and what to do)."""
 
 
 class ReviewDataError(AutoformalError):

@@ -135,9 +135,9 @@ LAYERS = [
     {"errors", "_version"},
     {"syntax", "corpus", "cache", "names", "checking", "llm", "prompts", "retrieval", "ranking", "limits"},
     {"scoring", "config", "results", "testing", "provenance"},
-    {"evaluation", "stages", "assembly", "batch", "repair", "export"},
+    {"evaluation", "stages", "assembly", "batch", "repair"},
     {"pipeline"},
-    {"bulk", "docstrings", "review"},
+    {"bulk", "docstrings", "export", "review"},
     {"cli", "mcp"},
 ]
 _LAYER = {name: n for n, names in enumerate(LAYERS) for name in names}

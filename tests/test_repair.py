@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from autoformal.bulk.runner import run_bulk
 from autoformal.checking import ReplCheckerConfig
 from autoformal.checking.models import LeanMessage
 from autoformal.cli import app
@@ -421,3 +422,29 @@ def test_a_failed_revision_request_leaves_the_ranking_and_says_why(standin, tmp_
     assert [c.statement for c in result.candidates] == [weak]
     assert result.extra_requests == 1
     assert any(e.startswith("revised: the revision request failed") for e in result.errors)
+
+
+def test_export_reads_what_a_bulk_run_wrote_across_a_resume(standin, tmp_path) -> None:
+    import asyncio
+
+    from autoformal.bulk import BulkOptions, BulkSummary, JsonlAppender, plan_bulk
+
+    problems = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": "a", "informal": ADD_ZERO}), json.dumps({"id": "b", "informal": "Every list."})]
+    problems.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scripts = [RepairScript(ADD_ZERO, (BAD, GOOD)), RepairScript("Every list.", (GOOD.replace("ok", "ok2"),))]
+    output = tmp_path / "out.jsonl"
+    with OpenAIStubServer(RepairResponder(scripts)) as server:
+        config = make_config(server, standin, tmp_path)
+        for limit in (1, None):  # the first run stops after one problem; the second resumes
+            options = BulkOptions(limit=limit, resume=True)
+            with Formalizer(config) as formalizer, JsonlAppender(output) as writer:
+                done = writer.recover().done_ids
+                plan = plan_bulk(problems, options, done)
+                asyncio.run(run_bulk(plan.todo, formalizer, writer, BulkSummary(), concurrency=1))
+            if limit == 1:
+                paid = len(server.chat_requests)
+                assert paid == 2  # problem a: its generation and its repair
+        assert len(server.chat_requests) == paid + 1  # only problem b's generation
+    repairs = list(export_rows(read_bulk_records(output), "repairs"))
+    assert [(r["id"], r["failed_statement"], r["corrected_statement"]) for r in repairs] == [("a", BAD, GOOD)]
