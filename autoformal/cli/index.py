@@ -38,6 +38,7 @@ class RetrieverOption(str, Enum):
 class BackendOption(str, Enum):
     onnx = "onnx"
     torch = "torch"
+    static = "static"
 
 
 class DuplicateOption(str, Enum):
@@ -77,6 +78,14 @@ def build(
     additive_twins: Annotated[
         bool, typer.Option("--additive-twins/--no-additive-twins", help="Synthesize @[to_additive] twins.")
     ] = True,
+    theorems: Annotated[
+        bool,
+        typer.Option(
+            "--theorems/--no-theorems",
+            help="Also index theorems and lemmas (for proof search). Default: the statement index, i.e. the "
+            "kinds statements use (def, abbrev, structure, class, inductive, instance, opaque, irreducible_def).",
+        ),
+    ] = False,
     incremental: Annotated[
         bool,
         typer.Option("--incremental/--full", help="Reuse vectors of unchanged declarations from --out."),
@@ -86,7 +95,7 @@ def build(
     """Embed a declaration corpus and write a FAISS + BM25 index directory."""
     from rich.console import Console
 
-    from autoformal.corpus import load_declarations
+    from autoformal.corpus import load_declarations, select_kinds
     from autoformal.errors import AutoformalError
     from autoformal.retrieval import DeclarationIndex, Embedder, EmbedderConfig, IndexStateError
 
@@ -99,9 +108,11 @@ def build(
                 on_duplicate="error" if on_duplicate is DuplicateOption.error else "keep_first",
                 additive_twins=additive_twins,
             )
+        selected = select_kinds(loaded.declarations, include_theorems=theorems)
         err.print(
             f"{len(loaded)} declarations ({loaded.additive_twins} additive twins synthesized, "
-            f"{loaded.anonymous} anonymous and {len(loaded.duplicate_names)} duplicates skipped)"
+            f"{loaded.anonymous} anonymous and {len(loaded.duplicate_names)} duplicates skipped); indexing "
+            f"{len(selected)} ({'all kinds' if theorems else 'statement kinds: theorems left out'})"
         )
         config = EmbedderConfig(
             model=model,
@@ -119,10 +130,13 @@ def build(
             except IndexStateError as exc:
                 err.print(f"[yellow]not reusing {out}:[/yellow] {exc}", highlight=False)
         index = DeclarationIndex.build(
-            loaded.declarations, embedder, index_type=index_type.value, previous=previous, progress=True
+            selected, embedder, index_type=index_type.value, previous=previous, progress=True
         )
         with err.status(f"writing {out}"):
-            written = index.save(out)
+            from autoformal.names.table import NameTable
+
+            # The names file covers the whole corpus, theorems too: the name check must know every constant.
+            written = index.save(out, names=NameTable.from_declarations(loaded.declarations, source=str(out)))
     except AutoformalError as exc:
         _fail(exc)
     summary = {

@@ -42,13 +42,7 @@ class RetrievalConfig(BaseModel):
         """The query encoder: the configured model, else exactly what the index was built with."""
         if self.model is not None:
             return EmbedderConfig(model=self.model, max_seq_length=self.max_seq_length)
-        backend, _, precision = built_variant.partition("-")
-        return EmbedderConfig(
-            model=built_with,
-            max_seq_length=built_max_seq_length,
-            backend="torch" if backend == "torch" else "onnx",
-            quantize=precision == "int8",
-        )
+        return EmbedderConfig.from_variant(built_with, built_max_seq_length, built_variant)
 
 
 def build_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None) -> Retriever[Declaration]:

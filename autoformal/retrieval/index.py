@@ -289,8 +289,12 @@ class DeclarationIndex:
 
     # -- persistence ----------------------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the index to ``directory`` atomically: a temp sibling directory renamed into place."""
+    def save(self, directory: str | Path, *, names: NameTable | None = None) -> Path:
+        """Write the index to ``directory`` atomically: a temp sibling directory renamed into place.
+
+        ``names`` is the names table to store beside it (default: the indexed declarations' names). A
+        statement index leaves theorems out, but the name check must still know them: pass the whole corpus's.
+        """
         target = Path(directory).resolve()
         if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
             raise IndexStateError(
@@ -302,7 +306,9 @@ class DeclarationIndex:
         try:
             write_declarations_jsonl(self.declarations, staging / DECLARATIONS)
             # The static name check (autoformal.names) reads this instead of re-deriving it from 250k records.
-            NameTable.from_declarations(self.declarations, source=str(target)).save(staging / INDEX_NAMES_FILE)
+            if names is None:
+                names = NameTable.from_declarations(self.declarations, source=str(target))
+            names.save(staging / INDEX_NAMES_FILE)
             np.save(staging / VECTORS, np.ascontiguousarray(self.vectors, dtype=np.float32))
             if self.manifest.index_type != "flat":
                 import faiss
