@@ -22,6 +22,7 @@ Last stdout line: one JSON object with the headline figures.
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
 import json
 import re
@@ -36,7 +37,13 @@ from autoformal.corpus import Declaration, Example, load_examples
 from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES, NOTATIONS
 from autoformal.names.table import NameTable
 from autoformal.retrieval import BM25Retriever, DeclarationIndex, DenseRetriever, Embedder, EmbedderConfig, Hit
-from autoformal.retrieval.guided import ExampleGuidedRetriever, resolve_identifiers
+from autoformal.retrieval.guided import (
+    DEFAULT_GUIDED_WEIGHT,
+    DEFAULT_NEIGHBOURS,
+    DEFAULT_SHARPNESS,
+    ExampleGuidedRetriever,
+    resolve_identifiers,
+)
 from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT, reciprocal_rank_fusion
 
 BENCHMARKS = {"minif2f": "minif2f_lean4_yangky11.jsonl", "proofnet": "proofnet_lean4_rahul3613.jsonl"}
@@ -47,6 +54,8 @@ NEIGHBOURS = (8, 16, 32, 64)
 SHARPNESS = (1.0, 4.0)
 GUIDED_WEIGHTS = (0.5, 1.0, 2.0, 4.0)
 BM25_WEIGHTS = (0.25, 0.5, 1.0)
+#: The hybrid's BM25 weight before example guidance (the "before" row).
+BEFORE_BM25_WEIGHT = 0.5
 
 
 def unresolved_category(identifier: str, table: NameTable) -> str:
@@ -106,7 +115,9 @@ def fuse(lists: list[list[Hit[Declaration]]], weights: list[float]) -> dict[str,
     return ranks(reciprocal_rank_fusion(lists, weights, k=DEPTH))
 
 
-def evaluate_index(index_dir: Path, problems: dict[str, list[dict]], examples: list[Example]) -> dict:
+def evaluate_index(
+    index_dir: Path, problems: dict[str, list[dict]], examples: list[Example], shipped: list[Example]
+) -> dict:
     started = time.perf_counter()
     index = DeclarationIndex.load(index_dir)
     manifest = index.manifest
@@ -114,6 +125,7 @@ def evaluate_index(index_dir: Path, problems: dict[str, list[dict]], examples: l
     dense = DenseRetriever(index, embedder)
     bm25 = BM25Retriever.from_index(index)
     guided = ExampleGuidedRetriever(index.declarations, examples, embedder)
+    shipped_guided = ExampleGuidedRetriever(index.declarations, shipped, embedder)
     seconds = time.perf_counter() - started
     print(f"{index_dir}: loaded in {seconds:.0f}s; {len(guided)} usable examples", file=sys.stderr)
     lists: dict[str, dict[str, list]] = {}
@@ -125,6 +137,7 @@ def evaluate_index(index_dir: Path, problems: dict[str, list[dict]], examples: l
             lists[label][f"guided-{neighbours}-{sharpness}"] = [
                 guided.search(p["informal"], DEPTH, exclude=frozenset({p["id"]})) for p in items
             ]
+        lists[label]["shipped"] = [shipped_guided.search(p["informal"], DEPTH) for p in items]
     # Choose on valid (leave-one-out examples), apply to test.
     valid = [p for label in problems if label.endswith("_valid") for p in problems[label]]
     valid_lists = {
@@ -142,8 +155,10 @@ def evaluate_index(index_dir: Path, problems: dict[str, list[dict]], examples: l
     best_fusion = max(
         itertools.product(BM25_WEIGHTS, GUIDED_WEIGHTS),
         key=lambda w: score(
-            [fuse([d, b, g], [1.0, w[0], w[1]]) for d, b, g in zip(
-                valid_lists["dense"], valid_lists["bm25"], valid_lists[best_guided], strict=True)]
+            [
+                fuse([d, b, g], [1.0, w[0], w[1]])
+                for d, b, g in zip(valid_lists["dense"], valid_lists["bm25"], valid_lists[best_guided], strict=True)
+            ]
         ),
     )
     result: dict = {
@@ -155,18 +170,34 @@ def evaluate_index(index_dir: Path, problems: dict[str, list[dict]], examples: l
     }
     for label, items in problems.items():
         per = lists[label]
+        default_guided = per[f"guided-{DEFAULT_NEIGHBOURS}-{DEFAULT_SHARPNESS}"]
         rows = {
             "dense": metrics([ranks(h) for h in per["dense"]], items),
             "bm25": metrics([ranks(h) for h in per["bm25"]], items),
             "guided": metrics([ranks(h) for h in per[best_guided]], items),
             "hybrid (dense+bm25, before)": metrics(
-                [fuse([d, b], [1.0, DEFAULT_BM25_WEIGHT]) for d, b in zip(per["dense"], per["bm25"], strict=True)],
+                [fuse([d, b], [1.0, BEFORE_BM25_WEIGHT]) for d, b in zip(per["dense"], per["bm25"], strict=True)],
                 items,
             ),
-            "fusion (dense+bm25+guided)": metrics(
+            "fusion (chosen on valid)": metrics(
                 [
                     fuse([d, b, g], [1.0, best_fusion[0], best_fusion[1]])
                     for d, b, g in zip(per["dense"], per["bm25"], per[best_guided], strict=True)
+                ],
+                items,
+            ),
+            "fusion (library defaults)": metrics(
+                [
+                    fuse([d, b, g], [1.0, DEFAULT_BM25_WEIGHT, DEFAULT_GUIDED_WEIGHT])
+                    for d, b, g in zip(per["dense"], per["bm25"], default_guided, strict=True)
+                ],
+                items,
+            ),
+            "guided, shipped examples only": metrics([ranks(h) for h in per["shipped"]], items),
+            "fusion, shipped examples only": metrics(
+                [
+                    fuse([d, b, g], [1.0, DEFAULT_BM25_WEIGHT, DEFAULT_GUIDED_WEIGHT])
+                    for d, b, g in zip(per["dense"], per["bm25"], per["shipped"], strict=True)
                 ],
                 items,
             ),
@@ -224,12 +255,26 @@ def main() -> None:
         f"(valid splits + PutnamBench); unresolved gold identifiers: {dict(unresolved)}",
         file=sys.stderr,
     )
+    # The shipped hand-written examples, less any that paraphrase a test problem.
+    tests = [
+        row["informal"]
+        for file in BENCHMARKS.values()
+        for row in load_rows(data / "benchmarks" / file)
+        if row["split"] == "test"
+    ]
+    shipped = [
+        example
+        for example in load_examples()
+        if not any(difflib.SequenceMatcher(None, example.informal, text).ratio() > 0.8 for text in tests)
+    ]
+    print(f"shipped examples kept: {len(shipped)}", file=sys.stderr)
     load_before = load_average()
-    results = [evaluate_index(index_dir, problems, examples) for index_dir in args.index]
+    results = [evaluate_index(index_dir, problems, examples, shipped) for index_dir in args.index]
     headline = {
         "split": "test splits reported; examples = miniF2F+ProofNet valid + PutnamBench; settings chosen on valid "
         "(leave-one-out)",
         "examples": len(examples),
+        "shipped_examples_kept": len(shipped),
         "problems": {k: len(v) for k, v in problems.items()},
         "unresolved_gold_identifiers": dict(unresolved.most_common()),
         "unresolved_top": [f"{k} x{v}" for k, v in unresolved_examples.most_common(40)],

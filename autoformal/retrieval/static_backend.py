@@ -25,9 +25,11 @@ STATIC_DIMENSIONS = 256
 
 def _is_static_model(directory: Path) -> bool:
     """A saved model2vec model (a config, an embedding table, a tokenizer; no transformer weights)."""
-    return (directory / "model.safetensors").is_file() and (directory / "tokenizer.json").is_file() and not (
-        directory / "config_sentence_transformers.json"
-    ).is_file()
+    return (
+        (directory / "model.safetensors").is_file()
+        and (directory / "tokenizer.json").is_file()
+        and not (directory / "config_sentence_transformers.json").is_file()
+    )
 
 
 def _distill(model_dir: Path, target: Path) -> None:
