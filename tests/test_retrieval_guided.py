@@ -247,9 +247,13 @@ def test_name_check_error_carries_the_suggestions() -> None:
     checker = NameChecker(TABLE)
     result = checker.check("theorem t (x : ℝ) : Real.sqrtt x = x ∧ Nat.prime 2 := sorry", "import Mathlib")
     assert [(u.name, u.suggestions[0]) for u in result.unknown] == [
-        ("Real.sqr", "Real.sqrt"),
+        ("Real.sqrtt", "Real.sqrt"),
         ("Nat.prime", "Nat.Prime"),
     ]
     assert "did you mean Real.sqrt" in result.describe() and "did you mean Nat.Prime" in result.describe()
     assert checker.suggest("sqrt", "import Mathlib")[0] == "Real.sqrt"
-    assert checker.suggest("sqrt", "import Mathlib\nopen NNReal")[0] == "Real.sqrt"
+    # A missing core member stays unverified (it may exist), with a hint when it looks misspelt.
+    core = checker.check("theorem t (l : List ℕ) : List.lenght l = 0 ∧ List.length_append = 1 := sorry")
+    assert core.ok and core.unverified == ["List.lenght"]
+    assert core.unverified_suggestions == {"List.lenght": ["List.length"]}
+    assert "List.lenght (did you mean List.length?)" in core.describe()
