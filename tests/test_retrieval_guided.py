@@ -52,7 +52,11 @@ def test_select_kinds_keeps_what_statements_use() -> None:
 def test_default_build_is_a_statement_index_with_a_whole_corpus_names_file(tmp_path: Path) -> None:
     out = tmp_path / "ix"
     result = CliRunner().invoke(
-        app, ["index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(out), "--json"]
+        app,
+        [
+            *("index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(out)),
+            *("--backend", "onnx", "--json"),  # the default static backend is tested on a tiny model below
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
