@@ -136,20 +136,13 @@ class Embedder:
         from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder, default_cache_dir
 
         model_dir = _local_model_dir(config.model)
-        try:
-            self._fast = OnnxSentenceEncoder(
-                model_dir,
-                max_seq_length=config.max_seq_length,
-                quantize=config.quantize,
-                cache_dir=config.cache_dir or default_cache_dir(),
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise EmbedderError(
-                f"cannot prepare the ONNX encoder for {config.model!r} ({type(exc).__name__}: {exc}); "
-                "use backend='torch' (CLI: --backend torch)"
-            ) from exc
-        self._dimension = self._fast.dimension
-        self._max_seq_length: int | None = self._fast.max_seq_length
+        cache_dir = config.cache_dir or default_cache_dir()
+        self._load_fast(
+            lambda: OnnxSentenceEncoder(
+                model_dir, max_seq_length=config.max_seq_length, quantize=config.quantize, cache_dir=cache_dir
+            ),
+            fallback="torch",
+        )
 
     def _load_static(self, config: EmbedderConfig) -> None:
         if config.quantize:
@@ -158,17 +151,23 @@ class Embedder:
         from autoformal.retrieval.static_backend import StaticSentenceEncoder
 
         model_dir = _local_model_dir(config.model)
+        cache_dir = config.cache_dir or default_cache_dir()
+        self._load_fast(
+            lambda: StaticSentenceEncoder(model_dir, max_seq_length=config.max_seq_length, cache_dir=cache_dir),
+            fallback="onnx",
+        )
+
+    def _load_fast(self, build: Callable[[], OnnxSentenceEncoder | StaticSentenceEncoder], *, fallback: str) -> None:
+        """Prepare an ONNX or static encoder (export or distillation on first use, cached)."""
         try:
-            self._fast = StaticSentenceEncoder(
-                model_dir, max_seq_length=config.max_seq_length, cache_dir=config.cache_dir or default_cache_dir()
-            )
+            self._fast = build()
         except (OSError, ValueError, RuntimeError) as exc:
             raise EmbedderError(
-                f"cannot prepare the static encoder for {config.model!r} ({type(exc).__name__}: {exc}); "
-                "use backend='onnx' (CLI: --backend onnx)"
+                f"cannot prepare the {self.config.backend} encoder for {self.config.model!r} "
+                f"({type(exc).__name__}: {exc}); use backend={fallback!r} (CLI: --backend {fallback})"
             ) from exc
         self._dimension = self._fast.dimension
-        self._max_seq_length = self._fast.max_seq_length
+        self._max_seq_length: int | None = self._fast.max_seq_length
 
     def _load_torch(self, config: EmbedderConfig) -> None:
         if config.quantize:

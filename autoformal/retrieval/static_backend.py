@@ -38,7 +38,7 @@ def _distill(model_dir: Path, target: Path) -> None:
     except ImportError:
         raise ConfigurationError(
             "the static backend distills the encoder with model2vec, which is not installed: "
-            "`pip install 'autoformal[static]'` (or use --backend onnx)"
+            "`pip install 'model2vec[distill]'` (or use --backend onnx)"
         ) from None
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
