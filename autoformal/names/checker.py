@@ -191,9 +191,15 @@ class NameChecker:
             for name in decl.identifiers:
                 verdicts.setdefault(name, self._resolve(name, scope))
         for name, verdict in verdicts.items():
-            # Lean is case-sensitive, and no core member differs from a Mathlib name only in case:
-            # `Nat.prime` (for `Nat.Prime`) is certainly unknown, though `Nat` is a core namespace.
-            if verdict == "unverified" and self.suggester.case_variants(name, scope.opens):
+            # Lean is case-sensitive, and no core member differs from a Mathlib name only in case: a qualified
+            # `Nat.prime` (for `Nat.Prime`) is certainly unknown, though `Nat` is a core namespace. Undotted
+            # names reached through `open` (`norm` beside the class `Norm`) may be exported fields: unverified.
+            if (
+                verdict == "unverified"
+                and "." in name
+                and name not in self.table.mentioned
+                and self.suggester.case_variants(name)
+            ):
                 verdicts[name] = "unknown"
         # Lean's default `autoImplicit`/`relaxedAutoImplicit` bind any undotted unknown name in a signature.
         auto_implicit = _AUTO_IMPLICIT_OFF.search(header) is None

@@ -212,7 +212,8 @@ class Embedder:
 
     def _encode_sorted(self, texts: list[str]) -> np.ndarray:
         if self._fast is not None:
-            size = self.config.batch_size
+            # A static encoder only looks tokens up: one call per chunk beats batches of 32.
+            size = self.config.batch_size if self.config.backend == "onnx" else len(texts)
             batches = [self._fast.encode_batch(texts[i : i + size]) for i in range(0, len(texts), size)]
             vectors = np.concatenate(batches)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
