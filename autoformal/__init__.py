@@ -19,6 +19,8 @@ from autoformal.syntax import (
 )
 
 if TYPE_CHECKING:
+    from autoformal.checking.equivalence import Equivalence, equivalent
+    from autoformal.checking.probes import ProbeReport, probe
     from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
     from autoformal.results import FormalizationResult, RankedCandidate
@@ -30,6 +32,10 @@ _LAZY = {
     "FormalizerConfig": "autoformal.config",
     "FormalizationResult": "autoformal.results",
     "RankedCandidate": "autoformal.results",
+    "Equivalence": "autoformal.checking.equivalence",
+    "ProbeReport": "autoformal.checking.probes",
+    "equivalent": "autoformal.checking.equivalence",
+    "probe": "autoformal.checking.probes",
 }
 
 
@@ -43,10 +49,12 @@ __all__ = [
     "AutoformalError",
     "ConfigurationError",
     "Document",
+    "Equivalence",
     "FormalizationResult",
     "Formalizer",
     "FormalizerConfig",
     "InvalidInputError",
+    "ProbeReport",
     "RankedCandidate",
     "SafetyVerdict",
     "Statement",
@@ -54,7 +62,9 @@ __all__ = [
     "__version__",
     "canonical_form",
     "check_safe",
+    "equivalent",
     "extract_statements",
     "parse_document",
     "parse_statement",
+    "probe",
 ]

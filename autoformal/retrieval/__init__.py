@@ -4,11 +4,10 @@ Every retriever has the `Retriever` shape, ``search(query, k) -> list[Hit[T]]``.
 cheap: sentence-transformers, torch, FAISS and bm25s are loaded only when an embedder or index is built.
 """
 
+from autoformal.errors import EmbedderError, InvalidQueryError, RetrievalError
 from autoformal.retrieval.base import (
     MAX_QUERY_CHARS,
     Hit,
-    InvalidQueryError,
-    RetrievalError,
     Retriever,
     validate_query,
 )
@@ -19,7 +18,7 @@ from autoformal.retrieval.config import (
     build_example_retriever,
     build_retriever,
 )
-from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig, EmbedderError
+from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig
 from autoformal.retrieval.index import (
     BuildStats,
     DeclarationIndex,

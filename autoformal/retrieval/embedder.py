@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.retrieval.base import RetrievalError
+from autoformal.errors import EmbedderError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -34,10 +34,6 @@ _CHUNK = 1024
 #: Query vectors kept by `Embedder.encode_query`: bulk runs repeat the same query across resumes, repairs and
 #: the fused retrievers (dense and example-guided embed the same text).
 QUERY_CACHE_SIZE = 1024
-
-
-class EmbedderError(RetrievalError):
-    """The embedding model cannot be loaded or used."""
 
 
 Backend = Literal["onnx", "torch", "static"]

@@ -9,10 +9,9 @@ from typing import Any
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from autoformal.errors import StatementSyntaxError
+from autoformal.errors import OperatorError, StatementSyntaxError
 from autoformal.syntax.grammar import grammar_text
 from autoformal.syntax.lexing import blank_comments, terminate_let_lines
-from autoformal.syntax.operators import OperatorError
 from autoformal.syntax.transform import RawCommand, RawDeclaration, TermBuilder
 
 # Longest input we hand to the parser: real statements are < 10 kB; this bounds time on hostile input.
