@@ -33,6 +33,7 @@ class RetrieverOption(str, Enum):
     hybrid = "hybrid"
     dense = "dense"
     bm25 = "bm25"
+    examples = "examples"
 
 
 class BackendOption(str, Enum):
@@ -169,6 +170,15 @@ def search(
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Hits to return.")] = 10,
     retriever: Annotated[RetrieverOption, typer.Option("--retriever")] = RetrieverOption.hybrid,
     model: Annotated[str | None, typer.Option("--model", help="Query encoder (default: the index's model).")] = None,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples",
+            exists=True,
+            dir_okay=False,
+            help="Solved examples (benchmark-format JSONL) for example-guided retrieval; default: the shipped set.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
 ) -> None:
     """Search an index: rank, name, signature, score."""
@@ -176,7 +186,7 @@ def search(
     from autoformal.retrieval import RetrievalConfig, build_retriever
 
     try:
-        config = RetrievalConfig(index_dir=index_dir, model=model, retriever=retriever.value, k=k)
+        config = RetrievalConfig(index_dir=index_dir, model=model, retriever=retriever.value, k=k, examples=examples)
         hits = build_retriever(config).search(query, k)
     except AutoformalError as exc:
         _fail(exc)
