@@ -186,7 +186,8 @@ def test_example_guided_retrieval_votes_by_similarity(embedder: Embedder) -> Non
 
 def test_default_hybrid_fuses_dense_bm25_and_examples(tmp_path: Path, embedder: Embedder) -> None:
     corpus = load_declarations(FIXTURES / "decls_small.jsonl").declarations
-    saved = DeclarationIndex.build(corpus, embedder).save(tmp_path / "ix")
+    saved = DeclarationIndex.build(select_kinds(corpus, include_theorems=False), embedder).save(tmp_path / "ix")
+    assert not DeclarationIndex.read_manifest(saved).theorems
     retriever = build_retriever(RetrievalConfig(index_dir=saved), embedder=embedder)
     assert isinstance(retriever, HybridRetriever) and len(retriever.retrievers) == 3
     assert retriever.weights == [1.0, RetrievalConfig().bm25_weight, RetrievalConfig().guided_weight]
@@ -196,6 +197,11 @@ def test_default_hybrid_fuses_dense_bm25_and_examples(tmp_path: Path, embedder: 
     assert isinstance(off, HybridRetriever) and len(off.retrievers) == 2
     alone = build_retriever(RetrievalConfig(index_dir=saved, retriever="examples"), embedder=embedder)
     assert isinstance(alone, ExampleGuidedRetriever)
+    # An index built for proof search (theorems) keeps the plain hybrid: examples never vote for lemmas.
+    with_theorems = DeclarationIndex.build(corpus, embedder).save(tmp_path / "all")
+    assert DeclarationIndex.read_manifest(with_theorems).theorems
+    plain = build_retriever(RetrievalConfig(index_dir=with_theorems), embedder=embedder)
+    assert isinstance(plain, HybridRetriever) and len(plain.retrievers) == 2
 
 
 # -- name suggestions ----------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ class RetrievalConfig(BaseModel):
         "None: the shipped set. A larger set of problems like yours retrieves better.",
     )
     guided_weight: float = Field(
-        default=DEFAULT_GUIDED_WEIGHT, ge=0, description="Example-guided retrieval's fusion weight; 0 leaves it out."
+        default=DEFAULT_GUIDED_WEIGHT,
+        ge=0,
+        description="Example-guided retrieval's fusion weight on a statement index (an index with theorems, built "
+        "for proof search, leaves it out); 0 leaves it out.",
     )
     example_neighbours: int = Field(default=DEFAULT_NEIGHBOURS, ge=1, description="Examples read per query.")
     example_sharpness: float = Field(
@@ -114,7 +117,9 @@ def build_retriever(config: RetrievalConfig, *, embedder: Embedder | None = None
         return guided()
     retrievers: list[Retriever[Declaration]] = [dense, BM25Retriever.from_index(index)]
     weights = [1.0, config.bm25_weight]
-    if config.guided_weight > 0:
+    # Example statements name definitions, never lemmas: on an index built for proof search (`--theorems`)
+    # their vote would outrank the lemmas it is searched for, so it joins the fusion on statement indexes only.
+    if config.guided_weight > 0 and not index.manifest.theorems:
         retrievers.append(guided())
         weights.append(config.guided_weight)
     return HybridRetriever(retrievers, weights=weights, fusion_k=config.fusion_k, candidates=config.candidates)

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from autoformal.corpus.jsonl import declaration_from_record, iter_json_records, write_declarations_jsonl
+from autoformal.corpus.kinds import THEOREM_KINDS
 from autoformal.corpus.models import Declaration
 from autoformal.errors import (
     CorpusError,
@@ -72,6 +73,11 @@ class IndexManifest(BaseModel):
     count: int
     index_type: IndexType
     bm25_tokenizer: int = Field(default=0, description="`BM25_TOKENIZER_VERSION` the bm25/ index was built with.")
+    theorems: bool = Field(
+        default=True,
+        description="Whether theorems/lemmas are indexed (`--theorems`, for proof search); indexes written before "
+        "the statement index existed held them.",
+    )
     built_at: str
     build_seconds: float
     embedded: int = Field(description="Declarations embedded by the build that wrote this index.")
@@ -225,6 +231,7 @@ class DeclarationIndex:
             count=len(declarations),
             index_type=chosen,
             bm25_tokenizer=BM25_TOKENIZER_VERSION,
+            theorems=any(declaration.kind in THEOREM_KINDS for declaration in declarations),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(elapsed, 3),
             embedded=len(missing),
