@@ -1,21 +1,20 @@
-"""Recall of Mathlib declarations for benchmark problems: dense vs BM25 vs hybrid.
+"""Recall of the declarations gold statements use: dense, BM25, example-guided, and their fusions.
 
-For each problem of miniF2F (yangky11's Lean 4 port) and ProofNet (rahul3613's port), the relevant
-declarations are the constants its gold statement references (`parse_statement(formal).identifiers`),
-resolved against the corpus with the header's `open` namespaces (`sqrt` under `open Real` is
-`Real.sqrt`). The number-type notations ℕ ℤ ℚ ℝ ℂ are left out: they name types, not lemmas a
-formalizer needs retrieved. The query is the informal statement.
+Relevance: for each problem of miniF2F (yangky11's Lean 4 port) and ProofNet (rahul3613's port), the constants
+its gold statement references, resolved as Lean would (`sqrt` under `open Real` is `Real.sqrt`;
+`autoformal.retrieval.guided.statement_constants`) against the whole corpus (the index's names file, theorems
+included). The query is the informal statement. Constants that do not resolve are counted by category
+(`unresolved`), so what the corpus lacks is visible.
 
-Each benchmark is reported on all its problems and on its test split alone (`minif2f_test`, ...): the
-hybrid's BM25 weight was chosen on the valid splits. Also measures how many referenced constants resolve
-without and with the synthesized `@[to_additive]` twins.
+Splits (stated, never mixed): figures are reported on the TEST splits. Example-guided retrieval draws its
+solved examples from the VALID splits of miniF2F and ProofNet plus all of PutnamBench (other benchmark), so no
+test problem's gold can reach its own retrieval. The example-guided settings and fusion weights are chosen on
+the VALID problems, each with its own example left out (leave-one-out), and only then applied to test.
 
-By default the index holds every relevant declaration plus `--distractors` random other declarations
-(embedding all 254k declarations takes longer than a benchmark run on 2 shared cores; pass `--index DIR`
-to evaluate a prebuilt full-corpus index instead). Smaller indexes make every retriever look better,
-so compare retrievers with each other, not with published full-corpus numbers.
+Pass one or more prebuilt indexes (full corpus, built by `autoformal index build`); each is evaluated:
 
-    python benchmarks/retrieval_recall.py [--distractors 10000] [--configs onnx-fp32-128,onnx-int8-128]
+    autoformal index build --corpus ../shared/data/mathlib/decls.jsonl.gz --out /tmp/idx   # statement index
+    python benchmarks/retrieval_recall.py --index /tmp/idx [--index /tmp/other-idx]
 
 Last stdout line: one JSON object with the headline figures.
 """
@@ -23,195 +22,268 @@ Last stdout line: one JSON object with the headline figures.
 from __future__ import annotations
 
 import argparse
+import difflib
+import itertools
 import json
-import random
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-from _shared import shared_data_dir
+from _shared import load_average, shared_data_dir
 
-from autoformal.corpus import Declaration, load_declarations
-from autoformal.retrieval import (
-    BM25Retriever,
-    DeclarationIndex,
-    DenseRetriever,
-    Embedder,
-    EmbedderConfig,
-    HybridRetriever,
-    Retriever,
+from autoformal.corpus import Declaration, Example, load_examples
+from autoformal.names.core import CORE_NAMES, EXTERNAL_NAMESPACES, NOTATIONS
+from autoformal.names.table import NameTable
+from autoformal.retrieval import BM25Retriever, DeclarationIndex, DenseRetriever, Embedder, EmbedderConfig, Hit
+from autoformal.retrieval.guided import (
+    DEFAULT_GUIDED_WEIGHT,
+    DEFAULT_NEIGHBOURS,
+    DEFAULT_SHARPNESS,
+    ExampleGuidedRetriever,
+    resolve_identifiers,
 )
-from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT
-from autoformal.syntax import parse_statement
+from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT, reciprocal_rank_fusion
 
 BENCHMARKS = {"minif2f": "minif2f_lean4_yangky11.jsonl", "proofnet": "proofnet_lean4_rahul3613.jsonl"}
+OTHER_EXAMPLES = "putnambench.jsonl"
 NUMBER_TYPES = frozenset({"ℕ", "ℤ", "ℚ", "ℝ", "ℂ"})
 DEPTH = 100  # ranks beyond this count as "not retrieved" for MRR
+NEIGHBOURS = (8, 16, 32, 64)
+SHARPNESS = (1.0, 4.0)
+GUIDED_WEIGHTS = (0.5, 1.0, 2.0, 4.0)
+BM25_WEIGHTS = (0.25, 0.5, 1.0)
+#: The hybrid's BM25 weight before example guidance (the "before" row).
+BEFORE_BM25_WEIGHT = 0.5
 
 
-def open_namespaces(header: str | None) -> list[str]:
-    """Namespaces of plain `open` lines (`open scoped` only activates notation, not names)."""
-    namespaces: list[str] = []
-    for line in (header or "").splitlines():
-        words = line.split()
-        if words[:1] == ["open"] and words[1:2] != ["scoped"]:
-            namespaces.extend(word for word in words[1:] if word != "in")
-    return namespaces
+def unresolved_category(identifier: str, table: NameTable) -> str:
+    """Why a gold identifier names no corpus declaration."""
+    head = identifier.split(".", 1)[0]
+    if identifier in NUMBER_TYPES:
+        return "number type notation (ℕ ℤ ℚ ℝ ℂ)"
+    if identifier in NOTATIONS or not re.fullmatch(r"[\w'!?.«»]+", identifier):
+        return "notation (symbols such as ∑ √ 𝓝 ∫)"
+    if any("\u2100" <= ch <= "\u214f" or "\U0001d400" <= ch <= "\U0001d7ff" for ch in identifier):
+        return "notation (symbols such as ∑ √ 𝓝 ∫)"
+    if identifier in CORE_NAMES or head in EXTERNAL_NAMESPACES:
+        return "Lean core / Batteries (not in a Mathlib corpus)"
+    if identifier in table.mentioned or identifier.rsplit(".", 1)[-1] in table.fields:
+        return "class field or generated declaration (used by Mathlib, not declared as such)"
+    if "." in identifier and table.kind(identifier.split(".")[0]) is not None:
+        return "member of a known constant (field / constructor / dot notation)"
+    if re.fullmatch(r"[^\W\d_][\d₀-₉']*", identifier):
+        return "single-letter auto-bound variable"
+    return "other (local or renamed)"
 
 
-def resolve(identifier: str, namespaces: list[str], names: set[str]) -> str | None:
-    for candidate in (identifier, *(f"{namespace}.{identifier}" for namespace in namespaces)):
-        if candidate in names:
-            return candidate
-    return None
+def gold_constants(row: dict, table: NameTable, unresolved: Counter[str], examples: Counter[str]) -> list[str]:
+    def resolve(name: str) -> str | None:
+        return name if table.kind(name) is not None and name not in CORE_NAMES else None
+
+    resolved = resolve_identifiers(row["formal"], row.get("header"), resolve)
+    for identifier, name in resolved.items():
+        if name is None:
+            category = unresolved_category(identifier, table)
+            unresolved[category] += 1
+            examples[f"{category}: {identifier}"] += 1
+    return list(dict.fromkeys(name for name in resolved.values() if name is not None))
 
 
-def parse_config(spec: str) -> EmbedderConfig:
-    match = re.fullmatch(r"(onnx|torch)-(fp32|int8)-(\d+)", spec)
-    if not match:
-        raise SystemExit(f"bad --configs entry {spec!r}: use BACKEND-PRECISION-MAXLEN, e.g. onnx-fp32-128")
-    backend, precision, length = match.groups()
-    return EmbedderConfig(backend=backend, quantize=precision == "int8", max_seq_length=int(length))
+def load_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate(retriever: Retriever[Declaration], problems: list[dict]) -> dict[str, float]:
+def ranks(hits: list[Hit[Declaration]]) -> dict[str, int]:
+    return {hit.item.name: hit.rank for hit in hits}
+
+
+def metrics(rankings: list[dict[str, int]], problems: list[dict]) -> dict[str, float]:
     recall5 = recall20 = reciprocal = 0.0
-    for problem in problems:
+    for rank, problem in zip(rankings, problems, strict=True):
         relevant = problem["relevant"]
-        ranked = [hit.item.name for hit in retriever.search(problem["informal"], DEPTH)]
-        rank = {name: position for position, name in enumerate(ranked, start=1)}
         found = [rank[name] for name in relevant if name in rank]
         recall5 += sum(r <= 5 for r in found) / len(relevant)
         recall20 += sum(r <= 20 for r in found) / len(relevant)
         reciprocal += 1.0 / min(found) if found else 0.0
-    n = len(problems)
-    return {"recall@5": recall5 / n, "recall@20": recall20 / n, "mrr": reciprocal / n}
+    n = max(len(problems), 1)
+    return {"recall@5": round(recall5 / n, 4), "recall@20": round(recall20 / n, 4), "mrr": round(reciprocal / n, 4)}
+
+
+def fuse(lists: list[list[Hit[Declaration]]], weights: list[float]) -> dict[str, int]:
+    return ranks(reciprocal_rank_fusion(lists, weights, k=DEPTH))
+
+
+def evaluate_index(
+    index_dir: Path, problems: dict[str, list[dict]], examples: list[Example], shipped: list[Example]
+) -> dict:
+    started = time.perf_counter()
+    index = DeclarationIndex.load(index_dir)
+    manifest = index.manifest
+    embedder = Embedder(EmbedderConfig.from_variant(manifest.model, manifest.max_seq_length, manifest.variant))
+    dense = DenseRetriever(index, embedder)
+    bm25 = BM25Retriever.from_index(index)
+    guided = ExampleGuidedRetriever(index.declarations, examples, embedder)
+    shipped_guided = ExampleGuidedRetriever(index.declarations, shipped, embedder)
+    seconds = time.perf_counter() - started
+    print(f"{index_dir}: loaded in {seconds:.0f}s; {len(guided)} usable examples", file=sys.stderr)
+    lists: dict[str, dict[str, list]] = {}
+    for label, items in problems.items():
+        lists[label] = {"dense": [dense.search(p["informal"], DEPTH) for p in items]}
+        lists[label]["bm25"] = [bm25.search(p["informal"], DEPTH) for p in items]
+        for neighbours, sharpness in itertools.product(NEIGHBOURS, SHARPNESS):
+            guided.neighbours, guided.sharpness = neighbours, sharpness
+            lists[label][f"guided-{neighbours}-{sharpness}"] = [
+                guided.search(p["informal"], DEPTH, exclude=frozenset({p["id"]})) for p in items
+            ]
+        lists[label]["shipped"] = [shipped_guided.search(p["informal"], DEPTH) for p in items]
+    # Choose on valid (leave-one-out examples), apply to test.
+    valid = [p for label in problems if label.endswith("_valid") for p in problems[label]]
+    valid_lists = {
+        key: [hits for label in problems if label.endswith("_valid") for hits in lists[label][key]]
+        for key in lists[next(iter(problems))]
+    }
+
+    def score(ranked: list[dict[str, int]]) -> float:
+        return metrics(ranked, valid)["recall@20"]
+
+    best_guided = max(
+        (key for key in valid_lists if key.startswith("guided")),
+        key=lambda key: score([ranks(hits) for hits in valid_lists[key]]),
+    )
+    best_fusion = max(
+        itertools.product(BM25_WEIGHTS, GUIDED_WEIGHTS),
+        key=lambda w: score(
+            [
+                fuse([d, b, g], [1.0, w[0], w[1]])
+                for d, b, g in zip(valid_lists["dense"], valid_lists["bm25"], valid_lists[best_guided], strict=True)
+            ]
+        ),
+    )
+    result: dict = {
+        "index": str(index_dir),
+        "variant": manifest.variant,
+        "count": manifest.count,
+        "build_seconds": manifest.build_seconds,
+        "chosen_on_valid": {"guided": best_guided, "bm25_weight": best_fusion[0], "guided_weight": best_fusion[1]},
+    }
+    for label, items in problems.items():
+        per = lists[label]
+        default_guided = per[f"guided-{DEFAULT_NEIGHBOURS}-{DEFAULT_SHARPNESS}"]
+        rows = {
+            "dense": metrics([ranks(h) for h in per["dense"]], items),
+            "bm25": metrics([ranks(h) for h in per["bm25"]], items),
+            "guided": metrics([ranks(h) for h in per[best_guided]], items),
+            "hybrid (dense+bm25, before)": metrics(
+                [fuse([d, b], [1.0, BEFORE_BM25_WEIGHT]) for d, b in zip(per["dense"], per["bm25"], strict=True)],
+                items,
+            ),
+            "fusion (chosen on valid)": metrics(
+                [
+                    fuse([d, b, g], [1.0, best_fusion[0], best_fusion[1]])
+                    for d, b, g in zip(per["dense"], per["bm25"], per[best_guided], strict=True)
+                ],
+                items,
+            ),
+            "fusion (library defaults)": metrics(
+                [
+                    fuse([d, b, g], [1.0, DEFAULT_BM25_WEIGHT, DEFAULT_GUIDED_WEIGHT])
+                    for d, b, g in zip(per["dense"], per["bm25"], default_guided, strict=True)
+                ],
+                items,
+            ),
+            "guided, shipped examples only": metrics([ranks(h) for h in per["shipped"]], items),
+            "fusion, shipped examples only": metrics(
+                [
+                    fuse([d, b, g], [1.0, DEFAULT_BM25_WEIGHT, DEFAULT_GUIDED_WEIGHT])
+                    for d, b, g in zip(per["dense"], per["bm25"], per["shipped"], strict=True)
+                ],
+                items,
+            ),
+        }
+        result[label] = {"problems": len(items), **rows}
+        print(f"  {label} ({len(items)} problems)", file=sys.stderr)
+        for name, m in rows.items():
+            print(
+                f"    {name:>28}  R@5 {m['recall@5']:.3f}  R@20 {m['recall@20']:.3f}  MRR {m['mrr']:.3f}",
+                file=sys.stderr,
+            )
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--distractors", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--configs", default="onnx-fp32-128", help="Comma-separated encoder configs.")
-    parser.add_argument("--index", type=Path, help="Prebuilt (full-corpus) index; overrides the subset.")
-    parser.add_argument("--save-index", type=Path, help="Save the subset index here (last config).")
+    parser.add_argument("--index", type=Path, action="append", required=True, help="Prebuilt index (repeatable).")
     args = parser.parse_args()
-
     data = shared_data_dir()
     if not data.is_dir():
         print(f"shared data not found at {data}: set AUTOFORMAL_SHARED_DIR", file=sys.stderr)
         print(json.dumps({"skipped": "no shared data"}))
         return
     started = time.perf_counter()
-    corpus = load_declarations(data / "mathlib" / "decls.jsonl.gz")
-    with_twins = {d.name for d in corpus.declarations}
-    without_twins = {d.name for d in corpus.declarations if d.derived_from is None}
-    by_name = {d.name: d for d in corpus.declarations}
-    print(
-        f"corpus: {len(corpus)} declarations ({corpus.additive_twins} twins) in {time.perf_counter() - started:.0f}s",
-        file=sys.stderr,
-    )
-
+    table = NameTable.load(args.index[0])  # the names file covers the whole corpus, theorems too
     problems: dict[str, list[dict]] = {}
-    resolution = {"identifiers": 0, "resolved_without_twins": 0, "resolved_with_twins": 0}
-    unparsed = 0
+    unresolved: Counter[str] = Counter()
+    unresolved_examples: Counter[str] = Counter()
+    resolved_kinds: Counter[str] = Counter()
+    example_rows: list[dict] = []
     for label, file in BENCHMARKS.items():
-        problems[label] = []
-        for line in (data / "benchmarks" / file).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            try:
-                identifiers = parse_statement(row["formal"]).identifiers
-            except ValueError:
-                unparsed += 1
-                continue
-            namespaces = open_namespaces(row.get("header"))
-            relevant = set()
-            for identifier in dict.fromkeys(identifiers):
-                if identifier in NUMBER_TYPES:
-                    continue
-                resolution["identifiers"] += 1
-                resolution["resolved_without_twins"] += resolve(identifier, namespaces, without_twins) is not None
-                name = resolve(identifier, namespaces, with_twins)
-                if name is not None:
-                    resolution["resolved_with_twins"] += 1
-                    relevant.add(name)
-            if relevant:
-                problem = {"id": row["id"], "informal": row["informal"], "relevant": relevant}
-                problems[label].append(problem)
-                if row["split"] == "test":  # the hybrid weight was chosen on the valid splits
-                    problems.setdefault(f"{label}_test", []).append(problem)
-    relevant_all = set().union(*(p["relevant"] for ps in problems.values() for p in ps))
+        for row in load_rows(data / "benchmarks" / file):
+            relevant = gold_constants(row, table, unresolved, unresolved_examples)
+            resolved_kinds.update(str(table.kind(name).name) for name in relevant if table.kind(name))
+            if row["split"] == "valid":
+                example_rows.append(row)
+            if relevant and row["split"] in ("valid", "test"):
+                problems.setdefault(f"{label}_{row['split']}", []).append(
+                    {"id": row["id"], "informal": row["informal"], "relevant": set(relevant)}
+                )
+    example_rows += load_rows(data / "benchmarks" / OTHER_EXAMPLES)
+    staged = Path("/tmp") / f"autoformal-recall-examples-{time.time_ns()}.jsonl"
+    staged.write_text(
+        "".join(
+            json.dumps({k: r.get(k) for k in ("id", "informal", "formal", "header", "source")}) + "\n"
+            for r in example_rows
+        ),
+        encoding="utf-8",
+    )
+    examples = load_examples(staged)
+    staged.unlink()
+    problems = {label: problems[label] for label in sorted(problems)}
     print(
-        f"resolution: {resolution}; {unparsed} statements unparsed; {len(relevant_all)} distinct relevant declarations",
+        f"problems: {{{', '.join(f'{k}: {len(v)}' for k, v in problems.items())}}}; {len(examples)} examples "
+        f"(valid splits + PutnamBench); unresolved gold identifiers: {dict(unresolved)}",
         file=sys.stderr,
     )
-
-    results: dict[str, dict] = {}
-    if args.index is not None:
-        index = DeclarationIndex.load(args.index)
-        runs = [(index.manifest.variant + f"-{index.manifest.max_seq_length}", index, None)]
-    else:
-        others = sorted(with_twins - relevant_all)
-        sample = random.Random(args.seed).sample(others, min(args.distractors, len(others)))
-        subset = [by_name[name] for name in sorted(relevant_all | set(sample))]
-        runs = [(spec, None, subset) for spec in args.configs.split(",")]
-    bm25_results: dict[str, dict] | None = None
-    index_count = 0
-    for spec, index, subset in runs:
-        if index is None:
-            embedder = Embedder(parse_config(spec))
-            t0 = time.perf_counter()
-            index = DeclarationIndex.build(subset, embedder, progress=sys.stderr.isatty())
-            print(f"{spec}: embedded {len(index)} in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-            if args.save_index is not None:
-                index.save(args.save_index)
-        else:
-            embedder = Embedder(
-                EmbedderConfig(model=index.manifest.model, max_seq_length=index.manifest.max_seq_length)
-            )
-        index_count = len(index)
-        dense = DenseRetriever(index, embedder)
-        bm25 = BM25Retriever.from_index(index)
-        hybrid = HybridRetriever([dense, bm25], weights=[1.0, DEFAULT_BM25_WEIGHT])
-        run: dict[str, dict] = {}
-        for label, items in problems.items():
-            if bm25_results is None or label not in bm25_results:
-                bm25_results = bm25_results or {}
-                bm25_results[label] = evaluate(bm25, items)
-            run[label] = {
-                "dense": evaluate(dense, items),
-                "bm25": bm25_results[label],
-                "hybrid": evaluate(hybrid, items),
-                "problems": len(items),
-            }
-        results[spec] = run
-        for label, metrics in run.items():
-            print(f"{spec:>16} {label:>9} ({metrics['problems']} problems)", file=sys.stderr, flush=True)
-            for retriever in ("dense", "bm25", "hybrid"):
-                m = metrics[retriever]
-                print(
-                    f"{'':>28}{retriever:>7}  R@5 {m['recall@5']:.3f}  R@20 {m['recall@20']:.3f}  MRR {m['mrr']:.3f}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
+    # The shipped hand-written examples, less any that paraphrase a test problem.
+    tests = [
+        row["informal"]
+        for file in BENCHMARKS.values()
+        for row in load_rows(data / "benchmarks" / file)
+        if row["split"] == "test"
+    ]
+    shipped = [
+        example
+        for example in load_examples()
+        if not any(difflib.SequenceMatcher(None, example.informal, text).ratio() > 0.8 for text in tests)
+    ]
+    print(f"shipped examples kept: {len(shipped)}", file=sys.stderr)
+    load_before = load_average()
+    results = [evaluate_index(index_dir, problems, examples, shipped) for index_dir in args.index]
     headline = {
-        "index_declarations": index_count,
-        "distractors": None if args.index else args.distractors,
-        "constants": resolution,
-        "unparsed_statements": unparsed,
-        "results": {
-            spec: {
-                label: {r: {k: round(v, 4) for k, v in m[r].items()} for r in ("dense", "bm25", "hybrid")}
-                | {"problems": m["problems"]}
-                for label, m in run.items()
-            }
-            for spec, run in results.items()
-        },
+        "split": "test splits reported; examples = miniF2F+ProofNet valid + PutnamBench; settings chosen on valid "
+        "(leave-one-out)",
+        "examples": len(examples),
+        "shipped_examples_kept": len(shipped),
+        "problems": {k: len(v) for k, v in problems.items()},
+        "unresolved_gold_identifiers": dict(unresolved.most_common()),
+        "unresolved_top": [f"{k} x{v}" for k, v in unresolved_examples.most_common(40)],
+        "resolved_kinds": dict(resolved_kinds.most_common()),
+        "results": results,
+        "load_average": [load_before, load_average()],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    print(json.dumps(headline))
+    print(json.dumps(headline, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "ix"
     result = CliRunner().invoke(
-        app, ["index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(out), "--json"]
+        app,
+        [
+            *("index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(out)),
+            *("--theorems", "--backend", "onnx", "--json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
@@ -45,7 +49,11 @@ def test_search_table_and_json(built: Path) -> None:
 
 def test_rebuild_is_incremental(built: Path) -> None:
     result = CliRunner().invoke(
-        app, ["index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(built), "--json"]
+        app,
+        [
+            *("index", "build", "--corpus", str(FIXTURES / "decls_small.jsonl"), "--out", str(built)),
+            *("--theorems", "--backend", "onnx", "--json"),
+        ],
     )
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert (summary["embedded"], summary["reused"]) == (0, 43)

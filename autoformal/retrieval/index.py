@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from autoformal.corpus.jsonl import declaration_from_record, iter_json_records, write_declarations_jsonl
+from autoformal.corpus.kinds import THEOREM_KINDS
 from autoformal.corpus.models import Declaration
 from autoformal.errors import (
     CorpusError,
@@ -72,6 +73,11 @@ class IndexManifest(BaseModel):
     count: int
     index_type: IndexType
     bm25_tokenizer: int = Field(default=0, description="`BM25_TOKENIZER_VERSION` the bm25/ index was built with.")
+    theorems: bool = Field(
+        default=True,
+        description="Whether theorems/lemmas are indexed (`--theorems`, for proof search); indexes written before "
+        "the statement index existed held them.",
+    )
     built_at: str
     build_seconds: float
     embedded: int = Field(description="Declarations embedded by the build that wrote this index.")
@@ -225,6 +231,7 @@ class DeclarationIndex:
             count=len(declarations),
             index_type=chosen,
             bm25_tokenizer=BM25_TOKENIZER_VERSION,
+            theorems=any(declaration.kind in THEOREM_KINDS for declaration in declarations),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(elapsed, 3),
             embedded=len(missing),
@@ -278,8 +285,12 @@ class DeclarationIndex:
 
     # -- persistence ----------------------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the index to ``directory`` atomically: a temp sibling directory renamed into place."""
+    def save(self, directory: str | Path, *, names: NameTable | None = None) -> Path:
+        """Write the index to ``directory`` atomically: a temp sibling directory renamed into place.
+
+        ``names`` is the names table to store beside it (default: the indexed declarations' names). A
+        statement index leaves theorems out, but the name check must still know them: pass the whole corpus's.
+        """
         target = Path(directory).resolve()
         if target.exists() and not (target / MANIFEST).is_file() and any(target.iterdir()):
             raise IndexStateError(
@@ -291,7 +302,9 @@ class DeclarationIndex:
         try:
             write_declarations_jsonl(self.declarations, staging / DECLARATIONS)
             # The static name check (autoformal.names) reads this instead of re-deriving it from 250k records.
-            NameTable.from_declarations(self.declarations, source=str(target)).save(staging / INDEX_NAMES_FILE)
+            if names is None:
+                names = NameTable.from_declarations(self.declarations, source=str(target))
+            names.save(staging / INDEX_NAMES_FILE)
             np.save(staging / VECTORS, np.ascontiguousarray(self.vectors, dtype=np.float32))
             if self.manifest.index_type != "flat":
                 import faiss

@@ -61,7 +61,8 @@ def _pooling_mode(model_dir: Path) -> str:
     return modes[0]
 
 
-def _fingerprint(model_dir: Path) -> str:
+def model_fingerprint(model_dir: Path) -> str:
+    """Identifies a model directory (path, file names, sizes, times): the key of its cached derivatives."""
     digest = hashlib.sha256(str(model_dir.resolve()).encode())
     for path in sorted(model_dir.rglob("*")):
         if path.is_file():
@@ -141,7 +142,7 @@ class OnnxSentenceEncoder:
         model_limit = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
         self.max_seq_length = min(max_seq_length or model_limit, model_limit)
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        export_dir = cache_dir / "onnx" / f"{_fingerprint(model_dir)}{'-int8' if quantize else ''}"
+        export_dir = cache_dir / "onnx" / f"{model_fingerprint(model_dir)}{'-int8' if quantize else ''}"
         if not export_dir.is_dir():
             _export(model_dir, export_dir, quantize)
         onnx_file = export_dir / ("model.int8.onnx" if quantize else "model.onnx")

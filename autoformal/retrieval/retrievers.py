@@ -17,9 +17,10 @@ T = TypeVar("T")
 
 #: Reciprocal-rank-fusion constant; 60 is the value of Cormack et al. (2009) and the usual default.
 DEFAULT_FUSION_K = 60
-#: Weight of BM25 against dense (1.0) in the fusion. Chosen on the valid splits of miniF2F and ProofNet
-#: (0.3 / 0.5 / 1.0 compared); test splits were not looked at. BM25 alone is the weaker retriever there.
-DEFAULT_BM25_WEIGHT = 0.5
+#: Weight of BM25 against dense (1.0) in the fusion with example-guided retrieval. Chosen on the valid splits
+#: of miniF2F and ProofNet (0.25 / 0.5 / 1.0 compared, benchmarks/retrieval_recall.py); test splits were not
+#: looked at. BM25 alone is the weakest retriever there. (Without example guidance 0.5 was best.)
+DEFAULT_BM25_WEIGHT = 0.25
 #: How deep each fused retriever is read. Fusion can only promote what some retriever returned.
 DEFAULT_CANDIDATES = 100
 
@@ -36,8 +37,7 @@ class DenseRetriever:
 
     def search(self, query: str, k: int = 10) -> list[Hit[Declaration]]:
         query = validate_query(query, k)
-        vector = self.embedder.encode([query])
-        scores, ids = self.index.search_vectors(vector, k)
+        scores, ids = self.index.search_vectors(self.embedder.encode_query(query), k)
         hits = [(int(row), float(score)) for row, score in zip(ids[0], scores[0], strict=True) if row >= 0]
         return [
             Hit(item=self.index.declarations[row], score=score, rank=rank, source=self.source)
@@ -76,6 +76,31 @@ def _identity(item: object) -> Hashable:
     return id(item)
 
 
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[Hit[T]]],
+    weights: Sequence[float],
+    *,
+    fusion_k: int = DEFAULT_FUSION_K,
+    k: int = 10,
+    key: Callable[[T], Hashable] = _identity,
+    source: str = "hybrid",
+) -> list[Hit[T]]:
+    """Fuse ranked hit lists: score(d) = sum_r w_r / (fusion_k + rank_r(d)); the best ``k``, as hits."""
+    fused: dict[Hashable, float] = {}
+    items: dict[Hashable, T] = {}
+    for hits, weight in zip(rankings, weights, strict=True):
+        for hit in hits:
+            identity = key(hit.item)
+            items.setdefault(identity, hit.item)
+            fused[identity] = fused.get(identity, 0.0) + weight / (fusion_k + hit.rank)
+    # Ties (same fused score) keep first-seen order, i.e. the first ranking's order.
+    ranked = sorted(fused.items(), key=lambda pair: -pair[1])[:k]
+    return [
+        Hit(item=items[identity], score=score, rank=rank, source=source)
+        for rank, (identity, score) in enumerate(ranked, start=1)
+    ]
+
+
 class HybridRetriever(Generic[T]):
     """Reciprocal rank fusion of several retrievers: score(d) = sum_r w_r / (fusion_k + rank_r(d)).
 
@@ -108,19 +133,8 @@ class HybridRetriever(Generic[T]):
     def search(self, query: str, k: int = 10) -> list[Hit[T]]:
         query = validate_query(query, k)
         depth = max(k, self.candidates)
-        fused: dict[Hashable, float] = {}
-        items: dict[Hashable, T] = {}
-        for retriever, weight in zip(self.retrievers, self.weights, strict=True):
-            for hit in retriever.search(query, depth):
-                identity = self._key(hit.item)
-                items.setdefault(identity, hit.item)
-                fused[identity] = fused.get(identity, 0.0) + weight / (self.fusion_k + hit.rank)
-        # Ties (same fused score) keep first-seen order, i.e. the first retriever's order.
-        ranked = sorted(fused.items(), key=lambda pair: -pair[1])[:k]
-        return [
-            Hit(item=items[identity], score=score, rank=rank, source=self.source)
-            for rank, (identity, score) in enumerate(ranked, start=1)
-        ]
+        rankings = [retriever.search(query, depth) for retriever in self.retrievers]
+        return reciprocal_rank_fusion(rankings, self.weights, fusion_k=self.fusion_k, k=k, key=self._key)
 
 
 class ExampleRetriever:
@@ -137,7 +151,7 @@ class ExampleRetriever:
         query = validate_query(query, k)
         if not self.examples:
             return []
-        scores = self._vectors @ self.embedder.encode([query])[0]
+        scores = self._vectors @ self.embedder.encode_query(query)
         order = np.argsort(-scores, kind="stable")[:k]
         return [
             Hit(item=self.examples[row], score=float(scores[row]), rank=rank, source=self.source)
