@@ -19,6 +19,7 @@ wrapper. The automaton, the callbacks and therefore every parse result are uncha
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import operator
@@ -34,7 +35,7 @@ from typing import Any
 import lark
 from lark import Lark
 from lark.lark import _LOAD_ALLOWED_OPTIONS
-from lark.parse_tree_builder import ExpandSingleChild
+from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 
 from autoformal.syntax.grammar import GRAMMAR_NAME, grammar_text
 from autoformal.syntax.transform import TermBuilder
@@ -152,15 +153,28 @@ def streamline(parser: Lark) -> None:
                 if reduction is None:
                     origin = _Origin(sys.intern(str(arg.origin.name)))
                     reduction = reductions[arg] = _Reduction(origin, tuple(arg.expansion))
-                    fast_callbacks[reduction] = _fast_callback(callbacks[arg], len(arg.expansion))
+                    fast_callbacks[reduction] = _fast_callback(callbacks[arg], origin.name, len(arg.expansion))
                 arg = reduction
             fast_row[sys.intern(str(terminal))] = (action, arg)
         states[state] = fast_row
     lalr.parser = runtime(type(table)(states, table.start_states, table.end_states), fast_callbacks)
 
 
-def _fast_callback(callback: Callable[[list[Any]], Any], size: int) -> Callable[[list[Any]], Any]:
+class _Inlined(list[Any]):
+    """The children of a rule the parent inlines (`_rule`, lark's `x*`/`x+` helpers). Lark builds a `Tree` for
+    these through three Python calls, only for the parent's child filter to read its ``.children``."""
+
+    __slots__ = ()
+    children = property(list.copy)
+
+
+def _fast_callback(callback: Callable[[list[Any]], Any], rule: str, size: int) -> Callable[[list[Any]], Any]:
     # `ExpandSingleChild` returns the only child of a one-symbol rule: the same as a C-level itemgetter.
     if type(callback) is ExpandSingleChild and size == 1:
         return operator.itemgetter(0)
+    if rule.startswith("_"):  # inlined into its parent; lark's default node builder is a `partial`
+        if isinstance(callback, functools.partial):
+            return _Inlined
+        if type(callback) is ChildFilterLALR_NoPlaceholders and isinstance(callback.node_builder, functools.partial):
+            return ChildFilterLALR_NoPlaceholders(callback.to_include, _Inlined)
     return callback
