@@ -9,7 +9,7 @@ The caches a user's second run finds (the grammar's parser, the ONNX export) are
 first; `parse_cold_cpu_s` is a parse from an empty cache directory. The figures are the best of --repeat
 runs, because other processes load the machine.
 
-Usage: python benchmarks/startup.py [--repeat 5]
+Usage: python benchmarks/startup.py [--repeat 5] [--repo PATH]   (--repo: measure another checkout, e.g. main)
 Last line: JSON with the figures, the targets and the machine's load average.
 """
 
@@ -52,13 +52,14 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repo", type=Path, default=REPO_ROOT, help="checkout whose autoformal the CLI runs")
     args = ap.parse_args()
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         statement = tmp / "statement.lean"
         statement.write_text(STATEMENT, encoding="utf-8")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(args.repo), os.environ.get("PYTHONPATH")])))
         for variable in ("AUTOFORMAL_CONFIG", "AUTOFORMAL_RETRIEVAL"):
             env.pop(variable, None)
 
@@ -89,6 +90,7 @@ def main() -> None:
         "formalize_wall_s": round(formalize_wall, 3),
         "formalize_cpu_s": round(formalize_cpu, 3),
         "repeat": args.repeat,
+        "repo": str(args.repo),
         "targets": TARGETS,
         "load_average_1m": [load_before, load_average()],
     }
