@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test test-browser lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The review page's browser tests need Debian's Chromium and its driver (no browser download).
+test-browser: $(STAMP)
+	command -v chromedriver >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
+	$(BIN)/python -m pytest tests/test_review.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from autoformal._lazy import lazy_exports
 from autoformal._version import __version__
 from autoformal.errors import AutoformalError, ConfigurationError, InvalidInputError, StatementSyntaxError
 
 if TYPE_CHECKING:
+    from autoformal.checking.equivalence import Equivalence, equivalent
+    from autoformal.checking.probes import ProbeReport, probe
     from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
     from autoformal.results import FormalizationResult, RankedCandidate
@@ -39,23 +41,24 @@ _LAZY = {
     "FormalizerConfig": "autoformal.config",
     "FormalizationResult": "autoformal.results",
     "RankedCandidate": "autoformal.results",
+    "Equivalence": "autoformal.checking.equivalence",
+    "ProbeReport": "autoformal.checking.probes",
+    "equivalent": "autoformal.checking.equivalence",
+    "probe": "autoformal.checking.probes",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'autoformal' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
     "AutoformalError",
     "ConfigurationError",
     "Document",
+    "Equivalence",
     "FormalizationResult",
     "Formalizer",
     "FormalizerConfig",
     "InvalidInputError",
+    "ProbeReport",
     "RankedCandidate",
     "SafetyVerdict",
     "Statement",
@@ -63,7 +66,9 @@ __all__ = [
     "__version__",
     "canonical_form",
     "check_safe",
+    "equivalent",
     "extract_statements",
     "parse_document",
     "parse_statement",
+    "probe",
 ]

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
+from autoformal.checking.trusted import JobOutcome, ProofJob, TrustedProver, UntrustedStatementError
 from autoformal.llm.base import LLMBackend
 from autoformal.llm.models import GenerationRequest, GenerationResult
 
@@ -50,6 +51,9 @@ def cache_key(*parts: Any) -> str:
 
 class Cache:
     """Key → JSON text, grouped by namespace (`llm`, `lean`). Thread-safe; process-safe through SQLite."""
+
+    #: `cache_key`, for users that hold a cache but must not import this module (checking: no import cycle).
+    key = staticmethod(cache_key)
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_path()
@@ -201,6 +205,12 @@ class CachedChecker:
 
     def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         return run_coroutine_sync(lambda: self.check(statements, header))
+
+    async def run_trusted(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        """Proof jobs pass through (the semantic checker caches their verdicts by canonical form)."""
+        if not isinstance(self.checker, TrustedProver):
+            raise UntrustedStatementError(f"{type(self.checker).__name__} cannot run proof jobs")
+        return await self.checker.run_trusted(jobs, header)
 
     async def aclose(self) -> None:
         await self.checker.aclose()

@@ -22,6 +22,8 @@ from pydantic_settings import (
 
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.checking.header import DEFAULT_HEADER
+from autoformal.checking.semantic import SemanticConfig
+from autoformal.limits import Limits
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 from autoformal.prompts.builder import PromptBudget
 from autoformal.ranking.ranker import RankerConfig
@@ -88,6 +90,10 @@ class FormalizerConfig(BaseSettings):
     lean: bool = Field(default=True, description="Elaborate candidates with Lean (False: unchecked output).")
     checker: CheckerConfig = Field(default_factory=ReplCheckerConfig)
     header: str = Field(default=DEFAULT_HEADER, description="Imports/opens every candidate is checked under.")
+    semantic: SemanticConfig = Field(
+        default_factory=SemanticConfig,
+        description="Lean as a semantic judge (needs Lean): probes and proven-equivalence clusters.",
+    )
 
     names: Path | Literal["auto"] | None = Field(
         default="auto",
@@ -126,6 +132,28 @@ class FormalizerConfig(BaseSettings):
     )
     ranker: RankerConfig = Field(default_factory=RankerConfig)
 
+    repair_rounds: int = Field(
+        default=1,
+        ge=0,
+        description="Refinement rounds: failed candidates (Lean errors, unknown names) go back to the model with "
+        "the errors, one request per distinct failure, and the corrections are checked like first samples; "
+        "0: off.",
+    )
+    min_elaborated: int = Field(
+        default=1, ge=1, description="Repair stops once this many candidates of the input elaborate."
+    )
+    repair_max_requests: int = Field(
+        default=8,
+        ge=0,
+        description="Extra LLM requests (repairs and revisions) allowed per input; failures beyond it are reported "
+        "in the result's errors.",
+    )
+    judge_revision: bool = Field(
+        default=False,
+        description="When the judge finds the top candidate weaker, stronger or unrelated, send its reason back "
+        "for one revised statement, which competes in the ranking (needs judge).",
+    )
+
     cache: bool = Field(default=True, description="Cache LLM completions and Lean results in SQLite.")
     cache_path: Path | None = Field(default=None, description="Default: $AUTOFORMAL_CACHE_DIR/cache.sqlite.")
     concurrency: int = Field(
@@ -135,6 +163,11 @@ class FormalizerConfig(BaseSettings):
         "the Lean pool bound the real load; fewer inputs in flight leave LLM slots idle while inputs sit in "
         "Lean or scoring (benchmarks/pipeline_overhead.py, 2 s latency, 64 LLM slots: 32 → ratio 1.41, "
         "64 → 1.11, 256 → 1.01).",
+    )
+    limits: Limits = Field(
+        default_factory=Limits,
+        description="Inputs in flight, LLM requests in flight, Lean workers, in one place; a value set here "
+        "wins over `concurrency`, `backend.max_concurrency` and the checker's worker setting.",
     )
 
     @field_validator("names", "judge_model", mode="before")
@@ -162,6 +195,8 @@ class FormalizerConfig(BaseSettings):
         if self.judge and not self.backtranslation:
             implied = " (on because judge_model is set)" if self.judge_model is not None else ""
             raise ValueError(f"judge=true{implied} needs backtranslation=true: the judge reads the back-translations")
+        if self.judge_revision and not self.judge:
+            raise ValueError("judge_revision=true needs judge=true: the revision answers the judge's verdict")
         if self.judge_model is not None and not self.judge:
             raise ValueError(
                 "judge_model is set but judge is false; drop judge=false (AUTOFORMAL_JUDGE) to use the judge, "

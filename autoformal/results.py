@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.checking.models import CheckResult
+from autoformal.checking.probes import ProbeReport
+from autoformal.provenance import Provenance, RepairRound
 from autoformal.scoring.judge import Judgement
-
-#: Pipeline stages in order; `FormalizationResult.stage_counts` has one entry per stage.
-#: Pipeline stages in order; `names` (the static name check) only appears when a names source is configured.
-STAGES = ("generated", "extracted", "parsed", "safe", "names", "elaborated", "ranked")
 
 
 class RankedCandidate(BaseModel):
@@ -34,6 +34,16 @@ class RankedCandidate(BaseModel):
     cluster_size: int = Field(
         default=1, ge=1, description="Candidates of this input sharing this canonical form (itself included)."
     )
+    provenance: Provenance = Field(
+        default_factory=Provenance,
+        description="Sample i of the first generation, or a repair/revision with the chain of what it corrected.",
+    )
+    probes: ProbeReport | None = Field(
+        default=None, description="Lean's probes (vacuous/trivial/refuted, each with its tactic), when they ran."
+    )
+    annotations: dict[str, Any] = Field(
+        default_factory=dict, description="What later stages attached to the candidate (provenance, probe flags)."
+    )
 
     @property
     def elaborated(self) -> bool | None:
@@ -49,15 +59,25 @@ class FormalizationResult(BaseModel):
     input: str
     candidates: list[RankedCandidate] = Field(default_factory=list, description="Best first.")
     stage_counts: dict[str, int] = Field(
-        default_factory=dict, description=f"Candidates surviving each stage: {', '.join(STAGES)}."
+        default_factory=dict,
+        description="Candidates surviving each stage that filters, keyed by the stage's name, in pipeline order "
+        "(`autoformal.pipeline.STAGE_NAMES`; optional stages such as `names` appear when they run).",
     )
-    timings: dict[str, float] = Field(default_factory=dict, description="Seconds spent per stage.")
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Seconds spent per stage, keyed by the stage's name, and `total`."
+    )
     lean_checked: bool = Field(
         description="False when elaboration was skipped (`--no-lean` or no checker): nothing here was "
         "confirmed by Lean."
     )
     errors: list[str] = Field(default_factory=list, description="Problems that did not stop the run.")
     model: str | None = Field(default=None, description="The LLM that generated the candidates.")
+    repair_rounds: list[RepairRound] = Field(
+        default_factory=list, description="What each repair round did (empty: no repair was needed or asked for)."
+    )
+    extra_requests: int = Field(
+        default=0, ge=0, description="LLM requests beyond the first generation: repairs and judge revisions."
+    )
 
     @property
     def best(self) -> RankedCandidate | None:

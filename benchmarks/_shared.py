@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,3 +18,17 @@ def shared_data_dir() -> Path:
 def load_average() -> float:
     """1-minute load average: figures measured on a busy machine say so."""
     return round(os.getloadavg()[0], 2)
+
+
+def record_requests(backend: Any) -> list[Any]:
+    """Every `GenerationRequest` `backend` (a Formalizer's `raw_backend`, behind the cache) receives from now on,
+    in order: the benchmarks replay exactly these to measure the LLM's own time."""
+    sent: list[Any] = []
+    original = backend.agenerate
+
+    async def recording(requests: list[Any]) -> Any:
+        sent.extend(requests)
+        return await original(requests)
+
+    backend.agenerate = recording
+    return sent

@@ -34,6 +34,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _shared import record_requests  # noqa: E402  (the script's own directory)
+
 
 def responder(request: dict[str, Any]) -> list[str]:
     """Answers like a formalization model: per input three readings (one unfaithful, one failing Lean's
@@ -102,19 +104,11 @@ def main() -> None:
             retrieval="off",
             **overrides,
         )
-        sent: list[GenerationRequest] = []
         with Formalizer(config) as formalizer:
             formalizer.warm_up()
-            inner = formalizer.raw_backend
-            original = inner.agenerate
-
-            async def recording(requests: list[GenerationRequest]) -> Any:
-                sent.extend(requests)
-                return await original(requests)
-
-            inner.agenerate = recording  # type: ignore[method-assign]
+            sent: list[GenerationRequest] = record_requests(formalizer.parts.raw_backend)
             assert formalizer.checker is not None
-            warm = getattr(formalizer.raw_checker, "warm_up", None)
+            warm = getattr(getattr(formalizer.checker, "checker", formalizer.checker), "warm_up", None)
             if warm is not None:
                 asyncio.run(warm(config.header))
             load_before = os.getloadavg()[0]

@@ -29,8 +29,8 @@ FILES = ("rethinking_human_equivalence.jsonl", "proofnet_verified_audit.jsonl")
 
 
 def main() -> None:
-    from autoformal.ranking import DEFAULT_WEIGHTS
-    from autoformal.scoring.evaluation import combine, evaluate, fit_weights, load_labelled, score_pairs
+    from autoformal.evaluation import evaluate, fit_weights, load_labelled, ranked_scores, score_pairs
+    from autoformal.ranking import DEFAULT_WEIGHTS, Ranker, RankerConfig
     from autoformal.scoring.metrics import auroc
 
     shared = shared_data_dir() / "labeled"
@@ -69,8 +69,8 @@ def main() -> None:
         labels = np.array([p.label for p in pairs])[held]
         arrays = {k: np.asarray(v)[held] for k, v in scores.items()}
         present = {k: w for k, w in DEFAULT_WEIGHTS.items() if k in arrays}
-        default_auroc = auroc(combine(arrays, present), labels)
-        equal_auroc = auroc(combine(arrays, dict.fromkeys(present, 1.0)), labels)
+        default_auroc = auroc(ranked_scores(Ranker(RankerConfig(weights=present)), arrays), labels)
+        equal_auroc = auroc(ranked_scores(Ranker(RankerConfig(weights=dict.fromkeys(present, 1.0))), arrays), labels)
         print(f"  combined with the ranker defaults {present}: AUROC {default_auroc:.3f}")
         print(f"  combined with equal weights: AUROC {equal_auroc:.3f}")
         by_name = {s.scorer: s.held_out for s in report.scorers}

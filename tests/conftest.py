@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from autoformal.checking import ReplCheckerConfig, find_lake
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,3 +30,16 @@ def shared_lean() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared Lean transcripts not found at {path} (set AUTOFORMAL_SHARED_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def real_lean() -> ReplCheckerConfig:
+    """A checker config for real Lean: `lake` found (PATH or ~/.elan/bin) and AUTOFORMAL_LEAN_PROJECT set (e.g.
+    `eval "$(../shared/lean/install-core-lean)"`); skips with the reason otherwise."""
+    lake = find_lake()
+    if lake is None:
+        pytest.skip("no real Lean: `lake` is neither on PATH nor in ~/.elan/bin (install elan)")
+    project = os.environ.get("AUTOFORMAL_LEAN_PROJECT")
+    if not project:
+        pytest.skip("no real Lean project: set AUTOFORMAL_LEAN_PROJECT (e.g. `lake new myproj math`)")
+    return ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=1, timeout_s=300)

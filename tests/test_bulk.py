@@ -28,8 +28,8 @@ from autoformal.bulk import (
 )
 from autoformal.errors import ConfigurationError
 from autoformal.llm.errors import ServerUnreachableError
+from autoformal.pipeline import STAGE_NAMES as STAGES
 from autoformal.pipeline import Formalizer
-from autoformal.results import STAGES
 from autoformal.testing.openai_server import OpenAIStubServer, ScriptedResponse
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
 
@@ -256,7 +256,7 @@ def test_cli_run_on_the_example_problems_then_resume_is_a_no_op(
         requests = len(server.chat_requests)
     summary = json.loads(first.stdout.strip().splitlines()[-1])
     assert summary["written"] == summary["records"] == summary["with_elaborating_candidate"] == 12
-    assert summary["survival"]["elaborated"] == 1.0 and summary["stage_seconds"]["generate"] > 0
+    assert summary["survival"]["elaborated"] == 1.0 and summary["stage_seconds"]["generated"] > 0
     resumed = json.loads(again.stdout.strip().splitlines()[-1])
     assert resumed["written"] == 0 and resumed["records"] == 12 and requests == 12
     records = read_output(out)

@@ -165,3 +165,22 @@ def test_build_checker_gives_a_kimina_checker(kimina: KiminaStandin) -> None:
     with build_checker(KiminaCheckerConfig(url=kimina.url)) as checker:
         assert isinstance(checker, KiminaChecker)
         assert checker.check_sync([GOOD], HEADER)[0].ok
+
+
+def test_semantic_probes_run_as_snippets(kimina: KiminaStandin) -> None:
+    """Equivalence and probes through the server: each snippet carries the assumption, only the attempt's
+    own messages count (the assumption's sorry does not spoil a proof)."""
+    from autoformal.checking.equivalence import Verdict, equivalent
+    from autoformal.checking.probes import probe
+
+    strong = "theorem s (f : Nat → Nat) : f 0 = f 1 := sorry"
+    weak = "theorem w (f : Nat → Nat) (h : f 0 = 0) : f 0 = f 1 := sorry"
+    with KiminaChecker(KiminaCheckerConfig(url=kimina.url)) as checker:
+        result = equivalent(strong, weak, HEADER, checker=checker)
+        assert result.verdict is Verdict.A_IMPLIES_B
+        assert result.a_to_b.tactic is not None and "apply H" in result.a_to_b.tactic
+        assert probe("theorem f : 2 + 2 = 5 := sorry", HEADER, checker=checker).flags == {"refuted": "decide"}
+        bad = equivalent(strong, "theorem b (n : Nat) : n = undefined_x := sorry", HEADER, checker=checker)
+        assert bad.verdict is Verdict.ERROR and bad.detail is not None and "statement B" in bad.detail
+    codes = [s["code"] for p in kimina.payloads for s in p["snippets"]]
+    assert any("namespace autoformal_hyp" in c and "theorem goal" in c for c in codes)

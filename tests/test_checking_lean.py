@@ -3,26 +3,12 @@ points at a Lean project; skipped with the reason otherwise (see the `real_lean`
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import psutil
 import pytest
 
-from autoformal.checking import CheckStatus, ReplChecker, ReplCheckerConfig, find_lake
+from autoformal.checking import CheckStatus, ReplChecker, ReplCheckerConfig
 
 pytestmark = pytest.mark.lean
-
-
-@pytest.fixture(scope="module")
-def real_lean() -> ReplCheckerConfig:
-    lake = find_lake()
-    if lake is None:
-        pytest.skip("no real Lean: `lake` is neither on PATH nor in ~/.elan/bin (install elan)")
-    project = os.environ.get("AUTOFORMAL_LEAN_PROJECT")
-    if not project:
-        pytest.skip("no real Lean project: set AUTOFORMAL_LEAN_PROJECT (e.g. `lake new myproj math`)")
-    return ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=1, timeout_s=300)
 
 
 @pytest.fixture(scope="module")

@@ -154,3 +154,5 @@ def test_eval_benchmark(env: StandinInstall, tmp_path: Path) -> None:
     assert metrics["typecheck_rate@1"] == 1.0 and metrics["typecheck_rate@3"] == 1.0
     assert metrics["gold_agreement@1"] == 1.0 and metrics["reference_similarity@1"] == 1.0
     assert metrics["backtranslation_similarity@1"]["p50"] > 0.5
+    assert metrics["proven_agreement@1"] == 1.0
+    assert metrics["proven_agreement@3"] == 1.0  # BEq+-style, by Lean

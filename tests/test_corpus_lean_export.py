@@ -29,6 +29,8 @@ def test_export_declarations_from_a_real_lean_project(tmp_path: Path) -> None:
     project = os.environ.get("AUTOFORMAL_LEAN_PROJECT")
     if shutil.which("lake") is None or not project:
         pytest.skip("needs Lean: `lake` on PATH and AUTOFORMAL_LEAN_PROJECT=<Lake project with Mathlib built>")
+    if not (Path(project) / ".lake" / "packages" / "mathlib").is_dir():
+        pytest.skip(f"{project} does not depend on Mathlib (the export test reads Mathlib's declarations)")
     out = export_declarations(project, tmp_path / "decls.jsonl", modules=["Mathlib.Algebra.BigOperators.Basic"])
     corpus = load_declarations(out, additive_twins=False)
     names = {d.name for d in corpus.declarations}

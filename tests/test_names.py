@@ -324,8 +324,8 @@ def test_names_scorer_judges_under_the_inputs_own_header_and_context(tmp_path: P
 
 
 def test_names_auto_uses_the_retrieval_index_names_file(tmp_path: Path) -> None:
+    from autoformal.assembly import names_source_of
     from autoformal.config import FormalizerConfig
-    from autoformal.pipeline import names_source_of
     from autoformal.retrieval import RetrievalConfig
 
     index = tmp_path / "index"

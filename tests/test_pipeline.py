@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from autoformal.batch import growing_chunks
 from autoformal.cache import Cache, CachedBackend
 from autoformal.checking import ReplCheckerConfig
 from autoformal.config import FormalizerConfig
 from autoformal.llm import GenerationRequest, OpenAIBackendConfig, OpenAICompatibleBackend
 from autoformal.llm.models import ChatMessage
-from autoformal.pipeline import Formalizer, growing_chunks
+from autoformal.pipeline import Formalizer
 from autoformal.retrieval.embedder import Embedder
 from autoformal.testing.openai_server import OpenAIStubServer
 from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
@@ -124,7 +125,7 @@ def test_ranked_output_with_lean(server, standin, tmp_path, embedder) -> None:
     assert worst.scores["back_translation"] < best.scores["back_translation"]
     assert [c.rank for c in result.candidates] == [1, 2, 3, 4]
     assert sorted((c.score for c in result.candidates), reverse=True) == [c.score for c in result.candidates]
-    assert set(result.timings) >= {"retrieve", "generate", "lean", "backtranslate", "score", "total"}
+    assert set(result.timings) >= {"retrieved", "generated", "elaborated", "backtranslated", "ranked", "total"}
     # One back-translation per canonical cluster (2 clusters), not per candidate (4).
     backtranslations = [r for r in server.chat_requests if "<lean_statement>" in r["messages"][-1]["content"]]
     assert len(backtranslations) == 2

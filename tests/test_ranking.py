@@ -33,4 +33,4 @@ def test_negative_weights_are_refused() -> None:
 
 
 def test_defaults_cover_every_pipeline_scorer() -> None:
-    assert set(DEFAULT_WEIGHTS) == {"consistency", "self_consistency", "back_translation", "elaboration"}
+    assert set(DEFAULT_WEIGHTS) == {"consistency", "self_consistency", "back_translation", "elaboration", "probes"}

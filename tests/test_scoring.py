@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from autoformal.checking import CheckResult, CheckStatus, LeanMessage
+from autoformal.evaluation import LEAKING_FIELDS, evaluate, load_labelled, score_pairs, split_of
 from autoformal.llm import OpenAIBackendConfig, OpenAICompatibleBackend
 from autoformal.scoring import (
     BackTranslationScorer,
@@ -21,7 +22,6 @@ from autoformal.scoring import (
     ScoringCandidate,
     SelfConsistencyScorer,
 )
-from autoformal.scoring.evaluation import LEAKING_FIELDS, evaluate, load_labelled, score_pairs, split_of
 from autoformal.scoring.features import formal_facts, informal_facts, numbers_in_text
 from autoformal.scoring.metrics import auroc, best_threshold, binary_metrics
 from autoformal.scoring.reference import reference_score

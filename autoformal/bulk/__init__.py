@@ -1,18 +1,17 @@
 """Bulk formalization of JSONL problem sets: resumable, shardable, crash-safe (one complete line per problem)."""
 
 from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
-from autoformal.bulk.output import BulkOutputError, JsonlAppender, Recovery, encode_record
+from autoformal.bulk.output import JsonlAppender, Recovery, encode_record
 from autoformal.bulk.runner import (
-    BulkAborted,
     BulkOptions,
     BulkPlan,
     BulkSummary,
-    Formalizes,
     ProblemDone,
     open_output,
     plan_bulk,
     run_bulk,
 )
+from autoformal.errors import BulkAborted, BulkOutputError
 
 __all__ = [
     "BulkAborted",
@@ -20,7 +19,6 @@ __all__ = [
     "BulkOutputError",
     "BulkPlan",
     "BulkSummary",
-    "Formalizes",
     "InputFields",
     "InvalidLine",
     "JsonlAppender",

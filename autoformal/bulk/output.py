@@ -30,11 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from autoformal.errors import AutoformalError
-
-
-class BulkOutputError(AutoformalError):
-    """The output file cannot be used as it is (message says why and what to do)."""
+from autoformal.errors import BulkOutputError
 
 
 class Recovery(BaseModel):
@@ -70,8 +66,8 @@ class JsonlAppender:
         except BlockingIOError:
             os.close(self._fd)
             raise BulkOutputError(
-                f"{self.path} is locked by another running `autoformal bulk`; wait for it to finish or write to "
-                "another file (two runs appending to one file would duplicate ids)"
+                f"{self.path} is locked by another running autoformal process (`bulk`, or `review` for a labels "
+                "file); wait for it to finish or write to another file (two writers would interleave records)"
             ) from None
         self._last_sync = time.monotonic()
         self._dirty = False
@@ -80,10 +76,13 @@ class JsonlAppender:
     def size(self) -> int:
         return os.fstat(self._fd).st_size
 
-    def recover(self, on_record: Callable[[dict[str, Any]], None] | None = None) -> Recovery:
+    def recover(
+        self, on_record: Callable[[dict[str, Any]], None] | None = None, *, unique_ids: bool = True
+    ) -> Recovery:
         """Read the existing lines (each passed to `on_record`), truncate a torn last line, return the ids done.
         A line in the middle that is not a JSON object with an `id` means the file was edited or damaged by
-        something else: raise rather than guess."""
+        something else: raise rather than guess. `unique_ids=False` for logs with several lines per id (review
+        decisions, where the last one wins)."""
         with open(self._fd, "rb", closefd=False) as stream:
             stream.seek(0)
             data = stream.read()
@@ -103,7 +102,7 @@ class JsonlAppender:
                     "remove that line or write to a new file"
                 ) from None
             key = str(record_id)
-            if key in done:
+            if unique_ids and key in done:
                 raise BulkOutputError(
                     f"{self.path}, line {number}: id {key!r} appears twice; this file was not written by one "
                     "bulk run per id — deduplicate it or write to a new file"

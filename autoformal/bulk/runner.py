@@ -1,11 +1,11 @@
 """Bulk formalization: plan (read, validate, shard, limit, resume) then run problems concurrently through a
 `Formalizer`, appending one line per finished problem (see `autoformal.bulk.output` for the guarantees).
 
-Failures are sorted by what resuming can do about them:
+Failures are sorted by what resuming can do about them, as each error class says (`autoformal.errors`):
 
 - *fatal* (no endpoint, unknown model, no Lean, a missing optional backend): every other problem would fail
   the same way, so the run stops; fix the setting and rerun with `--resume`.
-- *per-problem* (an unsafe or non-elaborating header, a prompt too long for the model): retrying cannot help,
+- *final* (an unsafe or non-elaborating header, a prompt too long for the model): retrying cannot help,
   so the problem's line is written with the error and resume skips it.
 - anything else (timeouts, server errors after the backend's retries, a crashed Lean worker): nothing is
   written, so `--resume` retries exactly those problems. Too many in a row stop the run.
@@ -13,7 +13,6 @@ Failures are sorted by what resuming can do about them:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,19 +21,16 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autoformal.batch import BatchInput, RunsBatches
 from autoformal.bulk.inputs import InputFields, InvalidLine, Problem, Shard, read_problems
 from autoformal.bulk.output import JsonlAppender, Recovery
-from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, UnsafeHeaderError
-from autoformal.errors import AutoformalError, ConfigurationError
-from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
-from autoformal.results import STAGES, FormalizationResult
-
-FATAL_ERRORS = (ConfigurationError, ServerUnreachableError, LeanNotFoundError)
-_PER_PROBLEM = (UnsafeHeaderError, HeaderElaborationError, ContextLengthExceededError)
+from autoformal.errors import AutoformalError, BulkAborted, is_fatal, is_transient
+from autoformal.pipeline import STAGE_NAMES
+from autoformal.results import FormalizationResult
 
 
 class Formalizes(Protocol):
-    """What bulk needs from a `Formalizer`."""
+    """What a Ray actor needs from a `Formalizer`: one input at a time."""
 
     async def aformalize(
         self, text: str, *, header: str | None = None, context: str | None = None
@@ -51,7 +47,9 @@ class BulkOptions(BaseModel):
     limit: int | None = Field(default=None, ge=1, description="Only the first N problems (of this shard).")
     resume: bool = False
     overwrite: bool = False
-    concurrency: int = Field(default=16, ge=1, description="Problems in flight at once.")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="Problems in flight at once; None: the Formalizer's inputs limit."
+    )
     fsync_interval_s: float = Field(default=1.0, ge=0.0)
     max_consecutive_failures: int = Field(default=25, ge=1)
 
@@ -113,6 +111,9 @@ class BulkSummary(BaseModel):
     failed: int = 0
     failures: list[str] = Field(default_factory=list, description="First few failures of this run (not written).")
     wall_s: float = 0.0
+    cluster: dict[str, Any] | None = Field(
+        default=None, description="With --ray: the cluster that ran this run (nodes, CPUs, actors, endpoints)."
+    )
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -125,7 +126,7 @@ class BulkSummary(BaseModel):
         for stage, count in (record.get("stage_counts") or {}).items():
             self.stage_totals[stage] = self.stage_totals.get(stage, 0) + int(count)
         # Stages in pipeline order however records list them (optional stages such as `names` come and go).
-        order = {stage: n for n, stage in enumerate(STAGES)}
+        order = {stage: n for n, stage in enumerate(STAGE_NAMES)}
         self.stage_totals = dict(sorted(self.stage_totals.items(), key=lambda item: order.get(item[0], len(order))))
         for stage, seconds in (record.get("timings") or {}).items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + float(seconds)
@@ -154,10 +155,6 @@ class ProblemDone:
     error: str | None
 
 
-class BulkAborted(AutoformalError):
-    """The run stopped early; the output holds every problem finished before (resume continues it)."""
-
-
 def open_output(output_path: str | Path, options: BulkOptions, summary: BulkSummary) -> tuple[JsonlAppender, Recovery]:
     """Lock the output and make it consistent: resume (drop a torn tail, collect done ids into `summary`),
     start over (`overwrite`), or refuse to touch a non-empty file without being told which."""
@@ -179,38 +176,34 @@ def open_output(output_path: str | Path, options: BulkOptions, summary: BulkSumm
 
 async def run_bulk(
     problems: Sequence[Problem],
-    formalizer: Formalizes,
+    formalizer: RunsBatches,
     writer: JsonlAppender,
     summary: BulkSummary,
     *,
-    concurrency: int,
+    concurrency: int | None = None,
     default_header: str | None = None,
     max_consecutive_failures: int = 25,
     on_done: Callable[[ProblemDone], None] | None = None,
 ) -> BulkSummary:
-    """Formalize `problems` with at most `concurrency` in flight, appending each result as it completes.
-    Stops early (raising) on a fatal error or too many consecutive failures; in-flight problems are then
-    cancelled and never written."""
-    queue = iter(problems)
+    """Formalize `problems` with at most `concurrency` (None: the Formalizer's inputs limit) in flight
+    (`Formalizer.run_batch`), appending each result
+    as it completes. Stops early (raising) on a fatal error or too many consecutive failures; in-flight
+    problems are then cancelled and never written."""
     consecutive = 0
     started = time.perf_counter()
-
-    async def worker() -> None:
-        nonlocal consecutive
-        for problem in queue:  # a shared iterator: each problem goes to exactly one worker
-            t0 = time.perf_counter()
-            try:
-                result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
-                record = {"id": problem.id, "elapsed_s": round(time.perf_counter() - t0, 4)}
-                record.update(result.model_dump(mode="json"))
-            except FATAL_ERRORS:
-                raise
-            except _PER_PROBLEM as exc:
-                record = _error_record(problem, exc, time.perf_counter() - t0)
-            except Exception as exc:
+    inputs = [BatchInput(text=p.text, header=p.header or default_header) for p in problems]
+    try:
+        async for outcome in formalizer.run_batch(inputs, limit=concurrency):
+            problem = problems[outcome.index]
+            if outcome.result is not None:
+                record = {"id": problem.id, "elapsed_s": round(outcome.elapsed_s, 4)}
+                record.update(outcome.result.model_dump(mode="json"))
+            elif outcome.error is not None and not is_transient(outcome.error):
+                record = failure_record(problem, _describe(outcome.error), outcome.elapsed_s)
+            else:
                 consecutive += 1
                 summary.failed += 1
-                message = f"{problem.id}: {type(exc).__name__}: {exc}"
+                message = f"{problem.id}: {type(outcome.error).__name__}: {outcome.error}"
                 if len(summary.failures) < 20:
                     summary.failures.append(message)
                 if on_done is not None:
@@ -219,7 +212,7 @@ async def run_bulk(
                     raise BulkAborted(
                         f"{consecutive} problems failed in a row (last: {message}); fix the cause and rerun "
                         "with --resume (finished problems are kept)"
-                    ) from exc
+                    ) from outcome.error
                 continue
             consecutive = 0
             writer.append(record)
@@ -227,21 +220,30 @@ async def run_bulk(
             summary.add_record(record)
             if on_done is not None:
                 on_done(ProblemDone(problem, record, None))
-
-    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(problems)) or 1)]
-    try:
-        await asyncio.gather(*tasks)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         summary.wall_s = time.perf_counter() - started
         writer.sync()
     return summary
 
 
-def _error_record(problem: Problem, exc: Exception, elapsed: float) -> dict[str, Any]:
-    result = FormalizationResult(
-        input=problem.text, lean_checked=False, errors=[f"{type(exc).__name__}: {exc}"], stage_counts={}
-    )
+async def problem_record(formalizer: Formalizes, problem: Problem, default_header: str | None) -> dict[str, Any]:
+    """One problem's output line outside a batch (a Ray actor runs problems one call at a time): its result, or
+    its error when retrying cannot help. Fatal and transient errors are raised, as `run_batch` reports them."""
+    started = time.perf_counter()
+    try:
+        result = await formalizer.aformalize(problem.text, header=problem.header or default_header)
+    except AutoformalError as exc:
+        if is_fatal(exc) or is_transient(exc):
+            raise
+        return failure_record(problem, _describe(exc), time.perf_counter() - started)
+    return {"id": problem.id, "elapsed_s": round(time.perf_counter() - started, 4), **result.model_dump(mode="json")}
+
+
+def failure_record(problem: Problem, reason: str, elapsed: float) -> dict[str, Any]:
+    """The output line of a problem that ends without candidates, with the reason (resume skips it)."""
+    result = FormalizationResult(input=problem.text, lean_checked=False, errors=[reason], stage_counts={})
     return {"id": problem.id, "elapsed_s": round(elapsed, 4), **result.model_dump(mode="json")}
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

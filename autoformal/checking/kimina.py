@@ -19,6 +19,7 @@ from autoformal.checking.config import KiminaCheckerConfig
 from autoformal.checking.errors import KiminaServerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
+from autoformal.checking.trusted import JobOutcome, ProofJob, attempt_outcome, failed_setup, skipped
 
 
 def snippet_code(header: str, statement: str) -> tuple[str, int]:
@@ -99,6 +100,42 @@ class KiminaChecker(BaseChecker):
             _result(statement, by_id.get(str(i)), offset)
             for i, (statement, (_, offset)) in enumerate(zip(statements, codes, strict=True))
         ]
+
+    async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        limit = asyncio.Semaphore(self.config.max_concurrent_requests)  # jobs, like batches, share the bound
+
+        async def run(job: ProofJob) -> JobOutcome:
+            async with limit:
+                return await self._run_job(job, header)
+
+        return list(await asyncio.gather(*(run(job) for job in jobs)))
+
+    async def _run_job(self, job: ProofJob, header: str) -> JobOutcome:
+        """A trusted proof job as snippets: the server keeps no environment between snippets, so each carries
+        the assumption before its own command, and only messages after the assumption's lines count. The
+        scripts go in one batch; after the first proof the rest are reported `skipped` (with `stop_at_first`)."""
+        context = job.context_command()
+        prefix = f"{context}\n" if context else ""
+        context_lines = prefix.count("\n")
+        (setup,) = await self._check_safe_statements([prefix + job.goal_check_command()], header)
+        if not setup.ok:
+            in_context = any(m.is_error and m.line <= context_lines for m in setup.messages)
+            return failed_setup("assumption" if in_context else "goal", setup)
+        results = await self._check_safe_statements([prefix + job.attempt_command(s) for s in job.scripts], header)
+        attempts = []
+        for script, result in zip(job.scripts, results, strict=True):
+            if job.stop_at_first and any(a.proved for a in attempts):
+                attempts.append(skipped(script))
+                continue
+            if result.status in (CheckStatus.OK, CheckStatus.ERROR):
+                result = CheckResult.from_messages(
+                    result.statement,
+                    [m for m in result.messages if m.line > context_lines],
+                    [s for s in result.sorries if s.line is None or s.line > context_lines],
+                    result.elapsed_s,
+                )
+            attempts.append(attempt_outcome(script, result))
+        return JobOutcome(context_ok=True, goal_ok=True, attempts=attempts)
 
     def close(self) -> None:
         self._closed = True

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from autoformal.checking.header import validate_header
 from autoformal.checking.models import CheckResult, CheckStatus
+from autoformal.checking.trusted import JobOutcome, ProofJob, UntrustedStatementError
 from autoformal.syntax import SafetyVerdict, check_safe
 
 # The gate every statement passes before Lean; `check_safe` unless a caller substitutes a stricter one.
@@ -84,6 +85,23 @@ class BaseChecker(ABC):
 
     def check_sync(self, statements: Sequence[str], header: str) -> list[CheckResult]:
         return run_coroutine_sync(lambda: self.check(statements, header))
+
+    async def run_trusted(self, jobs: Sequence[ProofJob], header: str) -> list[JobOutcome]:
+        """Run trusted proof jobs (gated statements + portfolio scripts only; see `autoformal.checking.trusted`).
+        One outcome per job, in order."""
+        header = validate_header(header)
+        for job in jobs:
+            if not isinstance(job, ProofJob):
+                raise UntrustedStatementError(f"expected a ProofJob, got {type(job).__name__}")
+            ProofJob.model_validate(job)  # revalidates: the gate on each prop, the portfolio check on each script
+        return await self._run_trusted_jobs(list(jobs), header)
+
+    def run_trusted_sync(self, jobs: Sequence[ProofJob], header: str) -> list[JobOutcome]:
+        return run_coroutine_sync(lambda: self.run_trusted(jobs, header))
+
+    async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        """Checkers that can run proofs override this."""
+        raise UntrustedStatementError(f"{type(self).__name__} cannot run proof jobs")
 
     @abstractmethod
     async def _check_safe_statements(self, statements: list[str], header: str) -> list[CheckResult]:

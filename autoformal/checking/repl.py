@@ -28,6 +28,14 @@ from autoformal.checking.config import LEAN_SETUP_STEPS, ReplCheckerConfig
 from autoformal.checking.errors import HeaderElaborationError, LeanNotFoundError, LeanWorkerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
+from autoformal.checking.trusted import (
+    TRUSTED_BASE_COMMAND,
+    JobOutcome,
+    ProofJob,
+    attempt_outcome,
+    failed_setup,
+    skipped,
+)
 
 if TYPE_CHECKING:
     from lean_interact import LeanREPLConfig, LeanServer
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
 
 # How much of a dying worker's stdout/stderr to keep in `CheckResult.detail`.
 _DETAIL_CHARS = 600
+_TRUSTED_BASE = "-- autoformal trusted base"
 
 
 def make_lean_repl_config(config: ReplCheckerConfig) -> LeanREPLConfig:
@@ -217,6 +226,75 @@ class _Worker:
             )
         raise AssertionError("unreachable: the loop returns on its second attempt")
 
+    def _command(self, cmd: str, env: int | None, timeout: float) -> tuple[CheckResult, int | None]:
+        """One command of a trusted proof job: its result and the environment it made (None on a fault)."""
+        from lean_interact.interface import LeanError
+
+        started = time.perf_counter()
+        try:
+            response = self._run(cmd, env, timeout)
+        except _WorkerFault as fault:
+            return CheckResult.failure(cmd, fault.status, fault.detail, time.perf_counter() - started), None
+        elapsed = time.perf_counter() - started
+        if isinstance(response, LeanError):
+            detail = f"REPL refused the request: {response.message}"
+            return CheckResult.failure(cmd, CheckStatus.CRASHED, detail, elapsed), None
+        self.statements_since_start += 1
+        raw = response.model_dump(by_alias=True, exclude_none=True)
+        result = CheckResult.from_messages(
+            cmd, messages_from_repl(raw.get("messages")), sorries_from_repl(raw.get("sorries")), elapsed
+        )
+        return result, response.env
+
+    def _job_env(self, job: ProofJob, header: str) -> tuple[int | None, JobOutcome | None]:
+        """The environment a job's attempts run on: the header's, plus the assumption when there is one."""
+        env = self.header_env(header)
+        if env is None:
+            env = self._trusted_base_env()
+        context = job.context_command()
+        if context is None:
+            return env, None
+        result, env = self._command(context, env, job.timeout_s)
+        return (env, None) if result.ok else (None, failed_setup("assumption", result))
+
+    def _trusted_base_env(self) -> int | None:
+        """An empty header has no environment id, and a command without one re-imports the prelude each time;
+        proof jobs make one base environment per worker process and build on it. Kept in `header_envs` under a
+        key no validated header can equal (they have no comments), so a restart forgets it too."""
+        if _TRUSTED_BASE not in self.header_envs:
+            result, env = self._command(TRUSTED_BASE_COMMAND, None, self._config.header_timeout_s)
+            if not result.ok:
+                return None
+            self.header_envs[_TRUSTED_BASE] = env
+        return self.header_envs[_TRUSTED_BASE]
+
+    def run_job(self, job: ProofJob, header: str) -> JobOutcome:
+        """A trusted proof session (see `autoformal.checking.trusted`): context once, goal check, then each
+        script on the same environment under its own timeout. A script that kills the worker is charged to
+        that script; the context is rebuilt on the restarted worker for the next one."""
+        env, failure = self._job_env(job, header)
+        if failure is not None:
+            return failure
+        goal, _ = self._command(job.goal_check_command(), env, job.timeout_s)
+        if not goal.ok:
+            return failed_setup("goal", goal)
+        attempts = []
+        proved = False
+        for script in job.scripts:
+            if proved and job.stop_at_first:
+                attempts.append(skipped(script))
+                continue
+            if not self.alive():
+                env, failure = self._job_env(job, header)
+                if failure is not None:
+                    return failure.model_copy(update={"attempts": attempts})
+            result, _ = self._command(job.attempt_command(script), env, job.timeout_s)
+            outcome = attempt_outcome(script, result)
+            attempts.append(outcome)
+            proved = proved or outcome.proved
+        self._maybe_recycle()
+        return JobOutcome(context_ok=True, goal_ok=True, attempts=attempts)
+
     def _maybe_recycle(self) -> None:
         """The REPL keeps every environment for the process's life: restart before memory grows too big."""
         if self.statements_since_start >= self._config.recycle_after or (
@@ -314,6 +392,20 @@ class ReplChecker(BaseChecker):
             raise LeanWorkerError("the checker is closed; create a new ReplChecker")
         loop = asyncio.get_running_loop()
         futures = [loop.run_in_executor(self._executor, self._check_one, s, header) for s in statements]
+        return list(await asyncio.gather(*futures))
+
+    def _run_job(self, job: ProofJob, header: str) -> JobOutcome:
+        worker = self._lease(header)
+        try:
+            return worker.run_job(job, header)
+        finally:
+            self._release(worker)
+
+    async def _run_trusted_jobs(self, jobs: list[ProofJob], header: str) -> list[JobOutcome]:
+        if self._closed:
+            raise LeanWorkerError("the checker is closed; create a new ReplChecker")
+        loop = asyncio.get_running_loop()
+        futures = [loop.run_in_executor(self._executor, self._run_job, job, header) for job in jobs]
         return list(await asyncio.gather(*futures))
 
     def close(self) -> None:

@@ -63,3 +63,11 @@ def _read_file(source: str) -> bytes:
     if not path.is_file():
         raise typer.BadParameter(f"{source}: no such file (pass a path, or - to read standard input)")
     return path.read_bytes()
+
+
+def require_extra(module: str, extra: str) -> None:
+    """A clear error, with the install command, when an optional dependency of a command is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise typer.BadParameter(f"this command needs `{module}`: pip install 'autoformal[{extra}]'")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.bulk import BulkOptions, BulkPlan, BulkSummary, JsonlAppender
+    from autoformal.bulk.ray_runner import RayOptions
+    from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
 
 _SHOWN_INVALID = 20
@@ -54,7 +56,10 @@ def bulk(
     header: Annotated[
         Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Default Lean header file.")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Problems in flight.")] = 16,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1, help="Problems in flight [default: the config's limits.inputs]."),
+    ] = None,
     fsync_interval: Annotated[
         float, typer.Option("--fsync-interval", min=0.0, help="Seconds between fsyncs (0: every line).")
     ] = 1.0,
@@ -64,6 +69,18 @@ def bulk(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run on a Ray cluster: `auto` (a running one), an address, or `local` (start one for the run).",
+        ),
+    ] = None,
+    actors: Annotated[int, typer.Option("--actors", min=1, help="With --ray: formalizer actors.")] = 2,
+    cpus_per_actor: Annotated[
+        float, typer.Option("--cpus-per-actor", min=0.1, help="With --ray: CPUs (Lean workers) per actor.")
+    ] = 1.0,
 ) -> None:
     """Formalize every problem of a JSONL file. Crash-safe: kill it any time and rerun with --resume."""
     from rich.console import Console
@@ -93,7 +110,8 @@ def bulk(
             plan = plan_bulk(input_path, options, done)
             _report_plan(err, plan, input_path)
             config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
-            estimate = _estimate(plan, summary, concurrency, config.samples, config.lean)
+            in_flight = concurrency or config.limits.batch(config.concurrency)
+            estimate = _estimate(plan, summary, in_flight, config.samples, config.lean)
             if as_json:
                 typer.echo(json.dumps(estimate))
             return
@@ -104,7 +122,18 @@ def bulk(
                 err.print(f"[yellow]dropped a torn last line ({recovery.torn_tail_bytes} bytes) from {output}[/]")
             plan = plan_bulk(input_path, options, recovery.done_ids)
             _report_plan(err, plan, input_path)
-            if plan.todo:
+            if plan.todo and ray_address is not None:
+                from autoformal.bulk.ray_runner import RayOptions
+
+                config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
+                ray_options = RayOptions(
+                    address=None if ray_address == "local" else ray_address,
+                    actors=actors,
+                    cpus_per_actor=cpus_per_actor,
+                    per_actor_concurrency=max(1, concurrency // actors),
+                )
+                _run_on_ray(err, plan, config, writer, summary, ray_options, default_header)
+            elif plan.todo:
                 config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
                 with make_formalizer(config, err) as formalizer:
                     if not formalizer.lean_checked:
@@ -113,6 +142,12 @@ def bulk(
     except AutoformalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        _report_summary(err, summary)
+        again = " ".join(["autoformal", "bulk", str(input_path), "-o", str(output), "--resume"])
+        err.print(f"interrupted: every finished problem is in {escape(str(output))}; continue with: {escape(again)}",
+                  highlight=False)  # fmt: skip
+        raise typer.Exit(130) from None
     _report_summary(err, summary)
     if as_json:
         typer.echo(json.dumps(summary.as_json()))
@@ -200,6 +235,56 @@ def _run_with_progress(
                 on_done=on_done,
             )
         )
+
+
+def _run_on_ray(
+    err: Console,
+    plan: BulkPlan,
+    config: FormalizerConfig,
+    writer: JsonlAppender,
+    summary: BulkSummary,
+    options: RayOptions,
+    default_header: str | None,
+) -> None:
+    """`run_bulk_on_ray` under a progress bar: done, failed, in flight, actors, throughput."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from autoformal.bulk.ray_runner import ClusterInfo, run_bulk_on_ray
+
+    progress = Progress(
+        TextColumn("[bold]bulk on Ray"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    task = progress.add_task("ray", total=len(plan.todo), status="starting the cluster and actors")
+
+    def on_start(info: ClusterInfo) -> None:
+        summary.cluster = info.model_dump()
+        err.print(
+            f"Ray: {info.nodes} node(s), {info.cpus:g} CPUs, {info.actors} actors, "
+            f"{len(info.endpoints)} LLM endpoint(s) ({escape(', '.join(info.endpoints))})",
+            highlight=False,
+        )
+
+    def on_tick(counts: dict[str, int]) -> None:
+        elapsed = progress.tasks[0].elapsed or 0.0
+        done = counts["done"] + counts["failed"]
+        rate = done / elapsed if elapsed else 0.0
+        progress.update(
+            task,
+            completed=done,
+            status=f"done {counts['done']} · failed {counts['failed']} · in flight {counts['in_flight']} · "
+            f"actors {counts['actors']} · {rate:.2f} problems/s",
+        )
+
+    with progress:
+        run_bulk_on_ray(
+            plan.todo, config, writer, summary, options, default_header=default_header, on_tick=on_tick,
+            on_start=on_start,
+        )  # fmt: skip
 
 
 def _report_plan(err: Console, plan: BulkPlan, input_path: Path) -> None:

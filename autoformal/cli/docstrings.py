@@ -41,7 +41,10 @@ def docstrings(
     header: Annotated[
         Path | None, typer.Option("--header", exists=True, dir_okay=False, help="Lean header file (imports, opens).")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Claims in flight.")] = 8,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1, help="Claims in flight [default: the config's limits.inputs]."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only list functions, Lean declarations and claims; call no model.")
     ] = False,
@@ -112,7 +115,9 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
     )
 
 
-def _formalize_with_progress(err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int) -> None:
+def _formalize_with_progress(
+    err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int | None
+) -> None:
     import asyncio
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

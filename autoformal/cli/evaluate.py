@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -25,9 +25,8 @@ from autoformal.cli.formalize import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from autoformal.checking.protocol import LeanChecker
-    from autoformal.scoring.backtranslation import BackTranslationScorer
-    from autoformal.scoring.evaluation import EvaluationReport
+    from autoformal.assembly import ScoringComponents
+    from autoformal.evaluation import EvaluationReport
 
 
 @app.command("eval")
@@ -58,7 +57,7 @@ def eval_command(
     from rich.console import Console
 
     from autoformal.errors import AutoformalError
-    from autoformal.scoring.evaluation import load_labelled, score_pairs
+    from autoformal.evaluation import load_labelled, score_pairs
 
     err = Console(stderr=True)
     if plot is not None:
@@ -70,22 +69,17 @@ def eval_command(
         raise typer.Exit(2) from exc
     if (judge or judge_model is not None) and not llm:
         raise typer.BadParameter("the judge reads back-translations, which --no-llm switches off", param_hint="--judge")
-    backtranslation, checker, notes = _optional_components(
+    parts, notes = _scoring_components(
         llm=llm, lean=lean, judge=judge or judge_model is not None, judge_model=judge_model
     )
     for note in notes:
         err.print(note, highlight=False)
     try:
         with err.status(f"scoring {len(pairs)} pairs"):
-            scores = asyncio.run(score_pairs(pairs, backtranslation=backtranslation, checker=checker))
+            scores = asyncio.run(score_pairs(pairs, backtranslation=parts.backtranslator, checker=parts.checker))
     finally:
-        if checker is not None:
-            checker.close()
-        if backtranslation is not None:
-            backtranslation.backend.close()
-            if backtranslation.judge_backend not in (None, backtranslation.backend):
-                backtranslation.judge_backend.close()
-    from autoformal.scoring.evaluation import evaluate
+        parts.close()
+    from autoformal.evaluation import evaluate
 
     report = evaluate(str(file), pairs, scores, dropped)
     if as_json:
@@ -97,42 +91,34 @@ def eval_command(
         err.print(f"reliability plot written to {plot}")
 
 
-def _optional_components(
+def _scoring_components(
     *, llm: bool, lean: bool, judge: bool = False, judge_model: str | None = None
-) -> tuple[BackTranslationScorer | None, LeanChecker | None, list[str]]:
-    """Back-translation scorer (with a judge when asked: the endpoint's model or `judge_model` on the same
-    endpoint) and Lean checker when configured (and not switched off), with notes."""
-    from autoformal.checking.config import ReplCheckerConfig
+) -> tuple[ScoringComponents, list[str]]:
+    """The back-translation scorer (with a judge when asked: the endpoint's model or `judge_model`) and the Lean
+    checker as the configuration (AUTOFORMAL_* variables, TOML) describes them, assembled like every other
+    command's components, each left out when switched off or not configured; notes say what was left out."""
+    from autoformal.assembly import assemble_scoring
     from autoformal.errors import ConfigurationError
-    from autoformal.llm.config import OpenAIBackendConfig
 
+    config = build_config(
+        samples=None, no_lean=not lean, backend=None, model=None, base_url=None, judge=judge, judge_model=judge_model
+    )
     notes = []
-    backtranslation: BackTranslationScorer | None = None
-    checker: LeanChecker | None = None
-    if llm:
+    if llm and config.backend.kind == "openai":
         try:
-            OpenAIBackendConfig().resolved_base_url()
+            config.backend.resolved_base_url()
         except ConfigurationError:
             notes.append("back_translation: skipped (no LLM endpoint; set AUTOFORMAL_BASE_URL to include it)")
-        else:
-            from autoformal.llm.factory import build_backend
-            from autoformal.scoring.backtranslation import BackTranslationScorer
-
-            backend = build_backend()
-            judge_backend = None
-            if judge:
-                judge_backend = build_backend(OpenAIBackendConfig(model=judge_model)) if judge_model else backend
-            backtranslation = BackTranslationScorer(backend, judge=judge_backend)
-    if lean:
+            llm = False
+    if config.lean and config.checker.kind == "repl":
         try:
-            ReplCheckerConfig().require_lean()
+            config.checker.require_lean()
         except ConfigurationError as exc:
             notes.append(f"elaboration: skipped (no Lean: {str(exc).splitlines()[0]})")
-        else:
-            from autoformal.checking.factory import build_checker
-
-            checker = build_checker()
-    return backtranslation, checker, notes
+            config = config.model_copy(update={"lean": False})
+    if not llm:
+        config = config.model_copy(update={"backtranslation": False, "judge": False, "judge_model": None})
+    return assemble_scoring(config), notes
 
 
 def print_report(report: EvaluationReport, console: Console) -> None:
@@ -213,12 +199,24 @@ def eval_benchmark(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only rows with this `split` (valid, test).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as JSON on stdout.")] = False,
+    proven: Annotated[
+        bool,
+        typer.Option(
+            "--proven/--no-proven",
+            help="Also report BEq+-style agreement: candidates Lean proves equivalent to the gold (needs Lean).",
+        ),
+    ] = True,
 ) -> None:
     """Run the pipeline on a benchmark and compare with its gold statements: typecheck rate@k,
-    canonical-form agreement with the gold@k, back-translation similarity distribution."""
+    canonical-form agreement with the gold@k, proven (BEq+-style) agreement with the gold@k when Lean is on,
+    back-translation similarity distribution."""
     from rich.console import Console
 
-    from autoformal.scoring.evaluation import benchmark_metrics, load_benchmark
+    from autoformal.assembly import runs_proof_jobs
+    from autoformal.checking.protocol import run_coroutine_sync
+    from autoformal.checking.semantic import SemanticChecker
+    from autoformal.checking.trusted import TrustedProver
+    from autoformal.evaluation import benchmark_metrics, load_benchmark, proven_agreement
 
     err = Console(stderr=True)
     problems = load_benchmark(file, split=split, limit=limit)
@@ -237,7 +235,14 @@ def eval_benchmark(
         results = formalizer.formalize_many(
             [p.informal for p in problems], headers=[p.header for p in problems], progress=True
         )
-    metrics = benchmark_metrics(problems, results, samples=config.samples)
+        metrics = benchmark_metrics(problems, results, samples=config.samples)
+        checker = formalizer.parts.checker
+        if proven and checker is not None and runs_proof_jobs(checker):
+            prover = cast(TrustedProver, checker)  # runs_proof_jobs checked it
+            semantic = formalizer.parts.semantic or SemanticChecker(prover, config=config.semantic)
+            metrics |= run_coroutine_sync(
+                lambda: proven_agreement(semantic, problems, results, samples=config.samples)
+            )
     if as_json:
         typer.echo(json.dumps(metrics))
         return

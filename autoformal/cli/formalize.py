@@ -187,8 +187,10 @@ def print_result(result: FormalizationResult, console: Console, *, top: int = 5)
         lean = "not checked" if candidate.lean is None else ("[green]ok[/]" if candidate.lean.ok else "[red]error[/]")
         scores = "\n".join(f"{name} {value:.2f}" for name, value in candidate.scores.items())
         judged = f"\n[bold]judge:[/] {escape(candidate.judgement.summary)}" if candidate.judgement else ""
+        origin = candidate.provenance
+        marker = f"\n[magenta]{'repaired' if origin.origin == 'repair' else 'revised'} ({origin.label()})[/]"
         table.add_row(
-            str(candidate.rank),
+            str(candidate.rank) + (marker if origin.repaired else ""),
             f"{candidate.score:.2f}",
             Syntax(candidate.statement, "lean", word_wrap=True, theme="ansi_dark"),
             lean,
@@ -198,5 +200,11 @@ def print_result(result: FormalizationResult, console: Console, *, top: int = 5)
     console.print(table)
     counts = " → ".join(f"{stage} {n}" for stage, n in result.stage_counts.items())
     console.print(f"stages: {counts}   ({result.timings.get('total', 0.0):.1f} s)")
+    if result.repair_rounds or result.extra_requests:
+        rounds = "; ".join(
+            f"round {r.round}: {r.requests} request(s) → {r.checked} checked, {r.elaborated} elaborated"
+            for r in result.repair_rounds
+        )
+        console.print(f"repair: {rounds or 'no round'}   ({result.extra_requests} extra LLM request(s))")
     for error in result.errors:
         console.print(f"[yellow]note:[/] {error}", highlight=False)

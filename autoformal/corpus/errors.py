@@ -1,13 +1,6 @@
-"""Errors raised while reading declaration and example corpora."""
+"""Errors raised while reading corpora; defined with the whole tree in `autoformal.errors` (this module keeps
+the old import location working)."""
 
-from __future__ import annotations
+from autoformal.errors import CorpusError, CorpusFormatError
 
-from autoformal.errors import AutoformalError
-
-
-class CorpusError(AutoformalError):
-    """A corpus file or directory cannot be read as declarations or examples."""
-
-
-class CorpusFormatError(CorpusError, ValueError):
-    """One record of a corpus is malformed; the message names the file, the line and the fix."""
+__all__ = ["CorpusError", "CorpusFormatError"]

@@ -4,13 +4,12 @@ from the model)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.bulk.runner import FATAL_ERRORS, Formalizes
+from autoformal.batch import BatchInput, RunsBatches
 from autoformal.docstrings.claims import Claim, split_claims
 from autoformal.docstrings.source import PyFunction, SourceError, scan_python
 from autoformal.docstrings.types import (
@@ -164,35 +163,32 @@ def informal_text(function: FunctionSpec, claim: ClaimSpec) -> str:
 
 async def formalize_docstrings(
     report: DocstringReport,
-    formalizer: Formalizes,
+    formalizer: RunsBatches,
     *,
-    concurrency: int = 8,
+    concurrency: int | None = None,
     on_done: Callable[[FunctionSpec, ClaimSpec], None] | None = None,
 ) -> DocstringReport:
-    """Formalize every claim of every declared function (in place), `concurrency` claims at a time. A claim
-    whose formalization raises keeps the error; the others carry on."""
-    context = report.context
-    work = iter(report.pending_claims())
+    """Formalize every claim of every declared function (in place), `concurrency` claims at a time (None: the
+    Formalizer's inputs limit; `Formalizer.run_batch`). A claim whose formalization fails keeps the error; the
+    others carry on; a fatal error (no endpoint, no Lean: every claim would fail alike) raises."""
+    claims = report.pending_claims()
+    inputs = [
+        BatchInput(text=informal_text(function, claim), header=report.header, context=report.context)
+        for function, claim in claims
+    ]
     models: set[str] = set()
     checked: set[bool] = set()
-
-    async def worker() -> None:
-        for function, claim in work:
-            text = informal_text(function, claim)
-            try:
-                claim.result = await formalizer.aformalize(text, header=report.header, context=context)
-            except FATAL_ERRORS:
-                raise  # no endpoint, no Lean, unknown model: every claim would fail the same way
-            except Exception as exc:  # recorded per claim: one bad claim must not lose the others' results
-                claim.error = f"{type(exc).__name__}: {exc}"
-            else:
-                checked.add(claim.result.lean_checked)
-                if claim.result.model:
-                    models.add(claim.result.model)
-            if on_done is not None:
-                on_done(function, claim)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    async for outcome in formalizer.run_batch(inputs, limit=concurrency):
+        function, claim = claims[outcome.index]
+        if outcome.result is None:
+            claim.error = f"{type(outcome.error).__name__}: {outcome.error}"
+        else:
+            claim.result = outcome.result
+            checked.add(outcome.result.lean_checked)
+            if outcome.result.model:
+                models.add(outcome.result.model)
+        if on_done is not None:
+            on_done(function, claim)
     report.lean_checked = all(checked) if checked else None
     report.model = ", ".join(sorted(models)) or None
     return report

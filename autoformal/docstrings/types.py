@@ -28,7 +28,7 @@ from collections.abc import Collection
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.docstrings.source import PyField, PyFunction
-from autoformal.errors import AutoformalError
+from autoformal.errors import UntypableError
 from autoformal.syntax import check_safe
 
 _SCALARS = {"int": "ℤ", "bool": "Bool", "str": "String"}
@@ -44,10 +44,6 @@ _UNMODELLED = {
     "bytes": "bytes are not modelled",
     "complex": "complex numbers are not modelled",
 }
-
-
-class UntypableError(AutoformalError):
-    """A signature part has no Lean type (the message says which and why)."""
 
 
 class TypeOptions(BaseModel):

@@ -24,7 +24,11 @@ class OpenAIBackendConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["openai"] = "openai"
-    base_url: str | None = Field(default=None, description="e.g. http://localhost:8000/v1")
+    base_url: str | None = Field(
+        default=None,
+        description="e.g. http://localhost:8000/v1; several servers of the same model: a comma-separated list "
+        "(requests go to the least busy one, a failing one is skipped for `endpoint_cooldown_s`).",
+    )
     model: str | None = None
     api_key: SecretStr | None = Field(default=None, description="Not needed for a local vLLM server.")
     max_concurrency: int = Field(default=64, ge=1, description="Requests in flight at once.")
@@ -32,6 +36,9 @@ class OpenAIBackendConfig(BaseModel):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_retries: int = Field(
         default=4, ge=0, description="Retries on 408/409/429/5xx/connection errors, exponential backoff."
+    )
+    endpoint_cooldown_s: float = Field(
+        default=30.0, gt=0, description="With several base URLs: how long a failing server is left out of rotation."
     )
     grammar_field: Literal["structured_outputs", "guided_grammar"] = Field(
         default="structured_outputs",

@@ -17,8 +17,13 @@ def build_backend(config: BackendConfig | None = None) -> LLMBackend:
     Local backends import their heavy dependencies here, not at `import autoformal`.
     """
     if config is None or isinstance(config, OpenAIBackendConfig):
+        from autoformal.llm.endpoints import MultiEndpointBackend, split_base_urls
         from autoformal.llm.openai_backend import OpenAICompatibleBackend
 
+        config = config or OpenAIBackendConfig()
+        urls = split_base_urls(config.resolved_base_url())
+        if len(urls) > 1:
+            return MultiEndpointBackend(config, urls)
         return OpenAICompatibleBackend(config)
     if isinstance(config, TransformersBackendConfig):
         from autoformal.llm.transformers_backend import TransformersBackend

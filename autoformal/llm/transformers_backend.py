@@ -92,9 +92,12 @@ class TransformersBackend(ThreadedSyncBackend):
         prompt_length = int(encoded["input_ids"].shape[1])
         max_new_tokens = request.max_tokens or DEFAULT_MAX_NEW_TOKENS
         sampling = request.temperature > 0
+        # Greedy decoding has one answer: decode it once and repeat it n times, as servers do (transformers
+        # refuses several return sequences without sampling).
+        rows = request.n if sampling else 1
         options: dict[str, Any] = {
             "max_new_tokens": max_new_tokens,
-            "num_return_sequences": request.n,
+            "num_return_sequences": rows,
             "do_sample": sampling,
             "return_dict_in_generate": True,
             "output_logits": True,
@@ -107,7 +110,7 @@ class TransformersBackend(ThreadedSyncBackend):
         if request.stop:
             options.update(stop_strings=list(request.stop), tokenizer=self.tokenizer)
         if request.grammar is not None:
-            constraint = GrammarConstraint(self.tokenizer, request.grammar, rows=request.n, prompt_length=prompt_length)
+            constraint = GrammarConstraint(self.tokenizer, request.grammar, rows=rows, prompt_length=prompt_length)
             options["logits_processor"] = [constraint]
         with self._lock, torch.inference_mode():
             if request.seed is not None:
@@ -119,7 +122,7 @@ class TransformersBackend(ThreadedSyncBackend):
             self._completion(generated[row], token_logprobs[row], request, prompt_length, max_new_tokens)
             for row in range(generated.shape[0])
         ]
-        return GenerationResult(completions=completions, model=self.model_name)
+        return GenerationResult(completions=completions * (request.n // rows), model=self.model_name)
 
     def _completion(
         self,

@@ -1,4 +1,5 @@
-"""Prompt construction (formalization, back-translation, judge): Jinja2 templates shipped as package data
+"""Prompt construction (formalization, back-translation, judge, repair, judge
+revision): Jinja2 templates shipped as package data
 (user-overridable) and builders that fit retrieved context into a token budget."""
 
 from autoformal.prompts.builder import (
@@ -8,6 +9,9 @@ from autoformal.prompts.builder import (
     build_formalization_messages,
     build_formalization_prompt,
     build_judge_messages,
+    build_repair_messages,
+    build_revision_messages,
+    format_check_errors,
 )
 from autoformal.prompts.templates import PROMPTS_DIR_ENV, TEMPLATE_NAMES, PromptTemplates
 from autoformal.prompts.tokens import TokenCounter, approximate_token_count, token_counter_for
@@ -24,5 +28,8 @@ __all__ = [
     "build_formalization_messages",
     "build_formalization_prompt",
     "build_judge_messages",
+    "build_repair_messages",
+    "build_revision_messages",
+    "format_check_errors",
     "token_counter_for",
 ]

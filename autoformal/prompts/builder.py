@@ -1,14 +1,17 @@
-"""Build the chat messages for the formalization, back-translation and judge prompts, within a token budget."""
+"""Build the chat messages for the formalization, back-translation, judge, repair and judge-revision prompts, within
+a token budget."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autoformal.checking.models import LeanMessage
 from autoformal.corpus.models import Declaration, Example
 from autoformal.llm.models import ChatMessage
+from autoformal.names.checker import UnknownName
 from autoformal.prompts.templates import PromptTemplates, default_templates
 from autoformal.prompts.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
@@ -232,8 +235,14 @@ def build_judge_messages(
         ]
 
     room = budget.max_prompt_tokens - _messages_tokens(render(["", "", ""]), count) - _JUDGE_SLACK_TOKENS
+    return render(_fit_texts(texts, room, budget.max_input_tokens, count))
+
+
+def _fit_texts(texts: Sequence[str], room: int, max_input_tokens: int, count: TokenCounter) -> list[str]:
+    """`texts` (the informal input first) cut to share `room` tokens (`_shares`), the input also to
+    `max_input_tokens`; a cut text ends with a visible marker saying how much of it is shown."""
     sizes = [count(text) for text in texts]
-    shares = _shares([min(sizes[0], budget.max_input_tokens), *sizes[1:]], room)
+    shares = _shares([min(sizes[0], max_input_tokens), *sizes[1:]], room)
     shown = []
     for text, size, share in zip(texts, sizes, shares, strict=True):
         if size <= share:
@@ -242,4 +251,112 @@ def build_judge_messages(
         # The marker comes out of the text's own share (at its longest, for the text's full length).
         kept = truncate_to_tokens(text, share - count(_truncation_marker(len(text), len(text))), count)
         shown.append(kept + _truncation_marker(len(kept), len(text)))
-    return render(shown)
+    return shown
+
+
+#: The delimiters of the repair prompt (each text is fenced against all of them, as in the judge prompt).
+_REPAIR_TAGS = ("informal_statement", "failed_statement", "lean_errors")
+#: The delimiters of the judge-revision prompt.
+_REVISION_TAGS = ("informal_statement", "lean_statement", "judge_reason")
+
+
+def format_check_errors(
+    statement: str, messages: Sequence[LeanMessage] = (), unknown_names: Sequence[UnknownName] = ()
+) -> str:
+    """The errors a repair prompt shows: each Lean error with its line and column in `statement` and the source
+    line it points at (a caret under the column), then the static name check's unknown names with their
+    closest known names. Warnings and infos are left out: they did not make the statement fail."""
+    lines = statement.splitlines()
+    blocks = []
+    for message in messages:
+        if not message.is_error:
+            continue
+        block = f"error at line {message.line}, column {message.column}: {message.text.strip()}"
+        if 1 <= message.line <= len(lines):
+            source = lines[message.line - 1]
+            caret = " " * min(message.column, len(source)) + "^"
+            block += f"\n  {message.line} | {source}\n  {' ' * len(str(message.line))} | {caret}"
+        blocks.append(block)
+    for name in unknown_names:
+        blocks.append(f"error (static name check): unknown constant {name.describe()}")
+    return "\n".join(blocks) or "(no error message: the check failed without one)"
+
+
+def _fit_with_declarations(
+    render: Callable[[Sequence[str], int], list[ChatMessage]],
+    texts: Sequence[str],
+    declarations: int,
+    budget: PromptBudget,
+    count: TokenCounter,
+) -> list[ChatMessage]:
+    """Render with as many declarations (most relevant first) as leave the texts whole, then cut the texts to
+    what is left (`_fit_texts`): the failed statement and its errors matter more than more context."""
+    needed = sum(count(text) for text in texts)
+    kept = declarations
+    while True:
+        room = budget.max_prompt_tokens - _messages_tokens(render([""] * len(texts), kept), count)
+        room -= _JUDGE_SLACK_TOKENS
+        if kept == 0 or room >= needed:
+            break
+        kept -= 1
+    return render(_fit_texts(texts, room, budget.max_input_tokens, count), kept)
+
+
+def build_repair_messages(
+    informal: str,
+    statement: str,
+    errors: str,
+    declarations: Sequence[Declaration] = (),
+    budget: PromptBudget | None = None,
+    *,
+    templates: PromptTemplates | None = None,
+    count_tokens: TokenCounter | None = None,
+) -> list[ChatMessage]:
+    """Messages asking for one corrected statement: the `informal` input, the `statement` that failed, its
+    `errors` (`format_check_errors`) and the retrieved `declarations` (names that exist). The three texts are
+    fenced as data like the judge's; the prompt fits `budget`, dropping the least relevant declarations first,
+    then cutting the texts with a visible marker."""
+    budget = budget or PromptBudget()
+    templates = templates or default_templates()
+    count = count_tokens or approximate_token_count
+    texts = [_fence(text, *_REPAIR_TAGS).strip() for text in (informal, statement, errors)]
+    system = ChatMessage(role="system", content=templates.render("repair_system.j2"))
+
+    def render(shown: Sequence[str], kept: int) -> list[ChatMessage]:
+        user = templates.render(
+            "repair_user.j2",
+            informal=shown[0],
+            statement=shown[1],
+            errors=shown[2],
+            declarations=declarations[:kept],
+        )
+        return [system, ChatMessage(role="user", content=user)]
+
+    return _fit_with_declarations(render, texts, len(declarations), budget, count)
+
+
+def build_revision_messages(
+    informal: str,
+    statement: str,
+    verdict: str,
+    reason: str,
+    budget: PromptBudget | None = None,
+    *,
+    templates: PromptTemplates | None = None,
+    count_tokens: TokenCounter | None = None,
+) -> list[ChatMessage]:
+    """Messages asking for one revised statement after the judge found `statement` `verdict` (weaker, stronger
+    or unrelated) with `reason`; the texts are fenced as data and fit `budget` like the judge's."""
+    budget = budget or PromptBudget()
+    templates = templates or default_templates()
+    count = count_tokens or approximate_token_count
+    texts = [_fence(text, *_REVISION_TAGS).strip() for text in (informal, statement, reason)]
+    system = ChatMessage(role="system", content=templates.render("revision_system.j2"))
+
+    def render(shown: Sequence[str], kept: int) -> list[ChatMessage]:
+        user = templates.render(
+            "revision_user.j2", informal=shown[0], statement=shown[1], reason=shown[2], verdict=verdict
+        )
+        return [system, ChatMessage(role="user", content=user)]
+
+    return _fit_with_declarations(render, texts, 0, budget, count)

@@ -18,6 +18,10 @@ TEMPLATE_NAMES = (
     "backtranslation_user.j2",
     "judge_system.j2",
     "judge_user.j2",
+    "repair_system.j2",
+    "repair_user.j2",
+    "revision_system.j2",
+    "revision_user.j2",
 )
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Default weights per scorer name; scorers absent from a candidate's scores are left out of the mean.
-#: consistency 1.0 / self_consistency 0.5: fitted (grid search for AUROC, `autoformal.scoring.evaluation.fit_weights`)
+#: consistency 1.0 / self_consistency 0.5: fitted (grid search for AUROC of this Ranker, `evaluation.fit_weights`)
 #: on the pooled fit halves of both human-labelled files in ../shared/data/labeled; on the held-out halves they
 #: score AUROC 0.558 (rethinking) and 0.673 (ProofNet audit), equal weights 0.571 / 0.680
 #: (benchmarks/scorer_quality.py). Those files have 1-2 candidates per problem, so they say little about
@@ -19,6 +19,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "self_consistency": 0.5,
     "back_translation": 1.0,
     "elaboration": 1.0,
+    # Not fitted (no labelled data with probe verdicts). Probes run on elaborated candidates only, so the
+    # others' elaboration scores are equal; 3.0 × 0.9 exceeds the 2.5 the other defaults can add up to, so a
+    # vacuous/refuted candidate (0) ranks below any unflagged one (0.9 trivial, 1 clean).
+    "probes": 3.0,
 }
 
 
@@ -41,12 +45,16 @@ class Ranker:
         if any(w < 0 for w in self.config.weights.values()):
             raise ValueError("ranker weights must be non-negative")
 
+    def weighs(self, name: str) -> bool:
+        """Whether the score `name` counts in the mean (under `filter`, elaboration filters instead)."""
+        return self.config.weights.get(name, 0.0) > 0 and not (
+            name == "elaboration" and self.config.elaboration == "filter"
+        )
+
     def combine(self, scores: Mapping[str, float]) -> float:
-        """Weighted mean over the scores that have a positive weight; 0 when none has."""
-        weights = self.config.weights
-        if self.config.elaboration == "filter":
-            weights = {k: v for k, v in weights.items() if k != "elaboration"}
-        used = [(weights[name], value) for name, value in scores.items() if weights.get(name, 0.0) > 0]
+        """Weighted mean over the present scores the ranker weighs (`weighs`); 0 when there are none. This is
+        the project's one weighted mean: weight fitting (`autoformal.evaluation.fitting`) scores through it."""
+        used = [(self.config.weights[name], value) for name, value in scores.items() if self.weighs(name)]
         total = sum(w for w, _ in used)
         return min(max(sum(w * v for w, v in used) / total, 0.0), 1.0) if total else 0.0
 

@@ -7,22 +7,17 @@ only when an embedder or index is built.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from autoformal._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from autoformal.retrieval.base import (
-        MAX_QUERY_CHARS,
-        Hit,
-        InvalidQueryError,
-        RetrievalError,
-        Retriever,
-        validate_query,
-    )
+    from autoformal.errors import EmbedderError, InvalidQueryError, RetrievalError
+    from autoformal.retrieval.base import MAX_QUERY_CHARS, Hit, Retriever, validate_query
     from autoformal.retrieval.bm25 import BM25Index
     from autoformal.retrieval.config import RetrievalConfig, build_example_retriever, build_retriever
     from autoformal.retrieval.defaults import DEFAULT_INDEX_DIR, DEFAULT_MODEL
-    from autoformal.retrieval.embedder import Embedder, EmbedderConfig, EmbedderError
+    from autoformal.retrieval.embedder import Embedder, EmbedderConfig
     from autoformal.retrieval.index import (
         BuildStats,
         DeclarationIndex,
@@ -35,13 +30,14 @@ if TYPE_CHECKING:
     from autoformal.retrieval.retrievers import BM25Retriever, DenseRetriever, ExampleRetriever, HybridRetriever
     from autoformal.retrieval.text import declaration_text, split_name
 
-# Name → defining module; each is imported on first access (numpy, pydantic models, FAISS wrappers), so
+# Name → defining module, imported on first access (numpy, pydantic models, FAISS wrappers), so that
 # `autoformal.retrieval.defaults` and a single submodule stay cheap to import.
-_LAZY = {
+_ORIGINS = {
+    "EmbedderError": "autoformal.errors",
+    "InvalidQueryError": "autoformal.errors",
+    "RetrievalError": "autoformal.errors",
     "Hit": "autoformal.retrieval.base",
-    "InvalidQueryError": "autoformal.retrieval.base",
     "MAX_QUERY_CHARS": "autoformal.retrieval.base",
-    "RetrievalError": "autoformal.retrieval.base",
     "Retriever": "autoformal.retrieval.base",
     "validate_query": "autoformal.retrieval.base",
     "BM25Index": "autoformal.retrieval.bm25",
@@ -52,7 +48,6 @@ _LAZY = {
     "DEFAULT_MODEL": "autoformal.retrieval.defaults",
     "Embedder": "autoformal.retrieval.embedder",
     "EmbedderConfig": "autoformal.retrieval.embedder",
-    "EmbedderError": "autoformal.retrieval.embedder",
     "BuildStats": "autoformal.retrieval.index",
     "DeclarationIndex": "autoformal.retrieval.index",
     "IndexCorruptError": "autoformal.retrieval.index",
@@ -67,12 +62,7 @@ _LAZY = {
     "declaration_text": "autoformal.retrieval.text",
     "split_name": "autoformal.retrieval.text",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'autoformal.retrieval' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _ORIGINS)
 
 __all__ = [
     "DEFAULT_INDEX_DIR",

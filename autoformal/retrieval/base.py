@@ -6,21 +6,13 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.errors import AutoformalError
+from autoformal.errors import InvalidQueryError
 
 T = TypeVar("T")
 
 #: Longest query accepted. Informal statements are a few hundred characters; anything near this limit is a
 #: whole document pasted by mistake, and the encoder would only see its first ``max_seq_length`` tokens.
 MAX_QUERY_CHARS = 20_000
-
-
-class RetrievalError(AutoformalError):
-    """Retrieval cannot run (bad query, missing or unusable index)."""
-
-
-class InvalidQueryError(RetrievalError, ValueError):
-    """The query is empty or too long."""
 
 
 class Hit(BaseModel, Generic[T]):

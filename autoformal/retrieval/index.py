@@ -26,11 +26,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from autoformal.corpus.errors import CorpusError
 from autoformal.corpus.jsonl import declaration_from_record, iter_json_records, write_declarations_jsonl
 from autoformal.corpus.models import Declaration
+from autoformal.errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStateError,
+)
 from autoformal.names.table import INDEX_NAMES_FILE, NameTable
-from autoformal.retrieval.base import RetrievalError
 from autoformal.retrieval.text import BM25_TOKENIZER_VERSION, declaration_text
 
 if TYPE_CHECKING:
@@ -53,22 +58,6 @@ HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 IVF_NPROBE = 16
-
-
-class IndexStateError(RetrievalError):
-    """An index directory is missing, corrupt, or was built for another model."""
-
-
-class IndexNotFoundError(IndexStateError, FileNotFoundError):
-    pass
-
-
-class IndexCorruptError(IndexStateError):
-    pass
-
-
-class IndexMismatchError(IndexStateError):
-    pass
 
 
 class IndexManifest(BaseModel):

@@ -2,8 +2,9 @@
 explanation. One protocol (`Scorer`); deterministic checks need no model, back-translation needs an LLM and
 an embedder, elaboration needs Lean, names need a Mathlib names table, self-consistency needs several samples."""
 
+from autoformal.errors import ScoringError
 from autoformal.scoring.backtranslation import BackTranslationScorer
-from autoformal.scoring.base import PerCandidateScorer, Score, Scorer, ScoringCandidate, ScoringError
+from autoformal.scoring.base import PerCandidateScorer, Score, Scorer, ScoringCandidate
 from autoformal.scoring.consistency import (
     DEFAULT_CHECKS,
     AnswerCheck,

@@ -1,6 +1,7 @@
 """Self-consistency: a reading that many independent samples agree on is more likely the faithful one.
 
-Candidates of one input are compared by canonical form (equal forms: similarity 1) and otherwise by the
+Candidates of one input are compared by canonical form (equal forms, or forms Lean proved equivalent:
+similarity 1; see `autoformal.scoring.semantic.merge_equivalent`) and otherwise by the
 similarity of their canonical term trees, so near-agreement counts too (a soft, minimum-Bayes-risk style
 vote): a candidate's score is its mean similarity to the other eligible samples.
 """
@@ -15,13 +16,14 @@ from autoformal.scoring.reference import canonical_features, feature_similarity
 
 
 def cluster_sizes(candidates: Sequence[ScoringCandidate]) -> list[int]:
-    """For each candidate, how many samples (multiplicities summed) share its canonical form; a candidate
-    without a canonical form is its own cluster."""
+    """For each candidate, how many samples (multiplicities summed) share its canonical form (or its
+    proven-equivalence class, when Lean merged clusters); a candidate without a canonical form is its own
+    cluster."""
     sizes: Counter[str] = Counter()
     for c in candidates:
-        if c.canonical_form is not None:
-            sizes[c.canonical_form] += c.multiplicity
-    return [sizes[c.canonical_form] if c.canonical_form is not None else c.multiplicity for c in candidates]
+        if c.agreement_key is not None:
+            sizes[c.agreement_key] += c.multiplicity
+    return [sizes[c.agreement_key] if c.agreement_key is not None else c.multiplicity for c in candidates]
 
 
 def _features(canonical: str) -> Counter[str] | None:
@@ -64,7 +66,7 @@ class SelfConsistencyScorer:
                 if j == i:
                     continue
                 other = candidates[j]
-                if other.canonical_form == c.canonical_form:
+                if other.agreement_key == c.agreement_key:
                     same += other.multiplicity
                     similarity += other.multiplicity
                 else:

@@ -13,7 +13,7 @@ import re
 
 from autoformal.errors import StatementSyntaxError
 from autoformal.syntax.lexing import blank_comments
-from autoformal.syntax.model import THEOREM_KEYWORDS, parse_document
+from autoformal.syntax.model import THEOREM_KEYWORDS, Document, parse_document
 
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
@@ -30,14 +30,20 @@ _CLOSERS = frozenset(_OPENERS.values())
 
 def extract_statements(model_output: str | bytes) -> list[str]:
     """Theorem statements in ``model_output``, each ending in `:= sorry`, in order of appearance."""
+    return list(extract_documents(model_output))
+
+
+def extract_documents(model_output: str | bytes) -> dict[str, Document]:
+    """`extract_statements` with each statement's parse (extraction parses them to find them; the pipeline's
+    candidates carry that parse instead of parsing again)."""
     if isinstance(model_output, bytes):
         model_output = model_output.decode("utf-8", errors="replace")
     text = _strip_reasoning(model_output)
-    found: dict[str, None] = {}
+    found: dict[str, Document] = {}
     for block in _code_blocks(text):
-        for statement in _statements_in_block(blank_comments(block)):
-            found.setdefault(statement, None)
-    return list(found)
+        for statement, document in _statements_in_block(blank_comments(block)):
+            found.setdefault(statement, document)
+    return found
 
 
 def _strip_reasoning(text: str) -> str:
@@ -52,9 +58,9 @@ def _code_blocks(text: str) -> list[str]:
     return blocks or [text]
 
 
-def _statements_in_block(block: str) -> list[str]:
+def _statements_in_block(block: str) -> list[tuple[str, Document]]:
     starts = [m.start(1) for m in _DECL_START.finditer(block)]
-    out: list[str] = []
+    out: list[tuple[str, Document]] = []
     preamble: list[str] = []
     for i, start in enumerate(starts):
         line_start = block.rfind("\n", 0, start) + 1
@@ -67,9 +73,9 @@ def _statements_in_block(block: str) -> list[str]:
         keyword = _DECL_START.match(block, begin)
         kind = keyword.group(1) if keyword else ""
         if kind in THEOREM_KEYWORDS:
-            statement = _close_theorem(segment, preamble)
-            if statement is not None:
-                out.append(statement)
+            closed = _close_theorem(segment, preamble)
+            if closed is not None:
+                out.append(closed)
             preamble = []
         else:
             definition = _tidy(segment)
@@ -91,8 +97,9 @@ def _parses_as_definition(text: str) -> bool:
     return len(doc.declarations) == 1 and not doc.commands
 
 
-def _close_theorem(segment: str, preamble: list[str]) -> str | None:
-    """The theorem in ``segment`` with its proof replaced by `:= sorry`, or None if none parses."""
+def _close_theorem(segment: str, preamble: list[str]) -> tuple[str, Document] | None:
+    """The theorem in ``segment`` with its proof replaced by `:= sorry` (and its parse), or None if none
+    parses."""
     for head in _statement_heads(segment):
         candidate = "\n\n".join([*preamble, _tidy(head) + " := sorry"])
         try:
@@ -101,7 +108,7 @@ def _close_theorem(segment: str, preamble: list[str]) -> str | None:
             continue
         theorem = doc.declarations[-1] if doc.declarations else None
         if theorem is not None and theorem.is_theorem and theorem.conclusion is not None and not doc.commands:
-            return candidate
+            return candidate, doc
     return None
 
 

@@ -16,6 +16,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from autoformal.errors import OperatorError
 from autoformal.syntax.grammar import grammar_text
 from autoformal.syntax.terms import Bound, Term, app
 
@@ -65,10 +66,6 @@ BIGOPS_67 = frozenset({"∑", "∏", "∑'", "∏'", "⨁", "⨂"})
 
 # Spellings that mean the same thing; normalised at parse time so canonical forms agree.
 OP_ALIASES = {"->": "→", "<=": "≤", ">=": "≥", "!=": "≠", "⇔": "↔", "<->": "↔", "\\/": "∨", "/\\": "∧"}
-
-
-class OperatorError(ValueError):
-    """An operator sequence that no precedence resolution can make a term of (e.g. `[MOD n]` without `≡`)."""
 
 
 @dataclass(frozen=True, slots=True)

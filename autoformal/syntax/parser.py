@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from autoformal.errors import StatementSyntaxError
+from autoformal.errors import OperatorError, StatementSyntaxError
 from autoformal.syntax.lexing import blank_comments, terminate_let_lines
-from autoformal.syntax.operators import OperatorError
 from autoformal.syntax.parser_build import build_parser
 from autoformal.syntax.transform import RawCommand, RawDeclaration
 

@@ -64,10 +64,13 @@ class SafetyVerdict(BaseModel):
     reason: str
 
 
-def check_safe(text: object) -> SafetyVerdict:
-    """Decide whether ``text`` may be elaborated by Lean. Never raises, whatever the input."""
+def check_safe(text: object, *, document: Document | None = None) -> SafetyVerdict:
+    """Decide whether ``text`` may be elaborated by Lean. Never raises, whatever the input.
+
+    ``document``: the parse of exactly ``text``, when the caller has it (the pipeline's candidates carry
+    theirs), so the text is not parsed again; every check on the text itself still runs."""
     try:
-        return _check(text)
+        return _check(text, document)
     except Exception as exc:  # the gate must fail closed, never open and never crash the caller
         return SafetyVerdict(ok=False, reason=f"rejected: internal error while checking ({type(exc).__name__})")
 
@@ -76,7 +79,7 @@ def _reject(reason: str) -> SafetyVerdict:
     return SafetyVerdict(ok=False, reason=reason)
 
 
-def _check(text: object) -> SafetyVerdict:
+def _check(text: object, document: Document | None) -> SafetyVerdict:
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -98,6 +101,8 @@ def _check(text: object) -> SafetyVerdict:
             f"forbidden command or code-running construct `{word}` "
             "(only one theorem with a sorry proof may reach Lean)"
         )
+    if document is not None:
+        return _check_structure(document)
     try:
         doc = parse_document(text)
     except StatementSyntaxError as exc:

@@ -52,6 +52,74 @@ def default_responder(request: dict[str, Any]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class RepairScript:
+    """What a scripted model answers for one input across the refinement loop.
+
+    `attempts[0]` answers the formalization prompt (every sample); `attempts[i + 1]` answers a repair prompt
+    showing `attempts[i]` as the failed statement *and* an errors block that contains `marker` (default: a
+    line of the failed statement, as the repair prompt quotes the source line each error points at). A repair
+    prompt without the error gets the failed statement back, unchanged. Attempts are bare statements; the
+    responder wraps them in a ```lean block like a model would. `informal` is a substring of the input that
+    identifies it in a prompt; `revision` answers a judge-revision prompt.
+    """
+
+    informal: str
+    attempts: tuple[str, ...]
+    marker: str | None = None
+    revision: str | None = None
+
+
+def _between(text: str, tag: str) -> str | None:
+    start, end = text.find(f"<{tag}>"), text.find(f"</{tag}>")
+    return text[start + len(tag) + 2 : end].strip() if 0 <= start < end else None
+
+
+class RepairResponder:
+    """A responder for the refinement loop: formalization prompts get each script's first attempt, repair
+    prompts (`<failed_statement>` and `<lean_errors>` blocks) that show an attempt's error get the next attempt,
+    revision prompts (`<judge_reason>`) get the script's revision; other prompts (back-translation, judge)
+    and inputs without a script go to `fallback`. It records the repair prompts it answered."""
+
+    def __init__(self, scripts: Sequence[RepairScript], fallback: Responder | None = None) -> None:
+        self.scripts = list(scripts)
+        self.fallback: Responder = fallback or default_responder
+        self.repair_prompts: list[str] = []
+        self.revision_prompts: list[str] = []
+
+    def _script(self, informal: str | None) -> RepairScript | None:
+        return next((s for s in self.scripts if informal is not None and s.informal in informal), None)
+
+    def __call__(self, request: dict[str, Any]) -> list[str]:
+        prompt = str(request["messages"][-1]["content"])
+        n = int(request.get("n") or 1)
+        script = self._script(_between(prompt, "informal_statement"))
+        failed, errors = _between(prompt, "failed_statement"), _between(prompt, "lean_errors")
+        if script is not None and failed is not None and errors is not None:
+            self.repair_prompts.append(prompt)
+            return [_as_answer(self._repair(script, failed, errors))] * n
+        if script is not None and "<judge_reason>" in prompt and script.revision is not None:
+            self.revision_prompts.append(prompt)
+            return [_as_answer(script.revision)] * n
+        if script is not None and "<lean_statement>" not in prompt:
+            return [_as_answer(script.attempts[0])] * n
+        return self.fallback(request)
+
+    @staticmethod
+    def _repair(script: RepairScript, failed: str, errors: str) -> str:
+        for attempt, following in zip(script.attempts, script.attempts[1:], strict=False):
+            if attempt.strip() != failed:
+                continue
+            marker = script.marker
+            shown = marker in errors if marker else any(line.strip() in errors for line in failed.splitlines())
+            return following if shown else attempt
+        return failed
+
+
+def _as_answer(statement: str) -> str:
+    return f"```lean\n{statement}\n```"
+
+
 def approximate_tokens(text: str) -> list[str]:
     """The stub's tokenizer: a word with its leading whitespace is one token (enough for counts, limits)."""
     return _TOKEN_PATTERN.findall(text)

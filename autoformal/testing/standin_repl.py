@@ -143,9 +143,13 @@ def _bracket_error(text: str, code: str) -> Json | None:
     return None
 
 
-def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tuple[list[Json], list[Json], set[str]]:
-    """The rule set: (messages, sorries, names declared) for one command."""
-    code = _code_mask(text)
+def elaborate(
+    text: str, known_names: frozenset[str], first_command: bool, props: dict[str, str] | None = None
+) -> tuple[list[Json], list[Json], set[str]]:
+    """The rule set: (messages, sorries, names declared) for one command. `props` holds the statements of the
+    theorems in the environment (for the proof rules); declared theorems' statements are added to it."""
+    props = {} if props is None else props
+    code = re.sub(r"\bat \*", "at _", _code_mask(text))  # `simp at *`: a location, not a dangling operator
     messages: list[Json] = []
     for m in re.finditer(r"^import\b", code, re.M):
         if not first_command or (code[: m.start()].strip(" \n") and not _only_imports(code[: m.start()])):
@@ -185,6 +189,9 @@ def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tu
         for m in _UNDEFINED.finditer(body):
             data = f"unknown identifier '{m.group()}'"
             messages.append(_message(text, "error", d.start() + m.start(), d.start() + m.end(), data))
+        proof = re.search(r":=\s*by\b", body)
+        if proof is not None and _SORRY.search(body) is None and not any(m["severity"] == "error" for m in messages):
+            messages.extend(_prove(text, d.start(), body, proof, props))
         failed = any(m["severity"] == "error" for m in messages)
         sorry = _SORRY.search(body)
         if sorry is not None:
@@ -204,7 +211,185 @@ def elaborate(text: str, known_names: frozenset[str], first_command: bool) -> tu
                 )
         if kind != "example" and name and not failed:
             declared.add(name)
+            statement = _statement_of(body)
+            if statement is not None:
+                props[_namespace_at(code, d.start()) + name] = statement
     return messages, sorries, declared
+
+
+# ---------------------------------------------------------------------------------------------- proofs
+# A few proof rules, enough for the semantic probes' flows without Lean: the stand-in knows core Lean 4's
+# tactics (others are "unknown tactic" parse errors, as in a core-only Lean) and proves a goal when one of these
+# holds (statements are compared as printed; canonical forms make alpha-renamed/regrouped ones equal):
+# - `exact H` / `apply H`-style scripts: H states the goal, or (with `intros`) H has the same binders and
+#   conclusion and its hypotheses are among the goal's;
+# - `rfl`/`decide`/`simp`/`trivial`: the conclusion is closed arithmetic that evaluates to true (`¬`, `∧`,
+#   `∨`, `=`, `≠`, `<`, `≤`, `+`, `-`, `*`, `/`, `%` on numerals) or `True`;
+# - `contradiction`/`simp_all`/`simp at`: the conclusion is `False` and a hypothesis is `False`, closed
+#   arithmetic that evaluates to false, or the negation of another hypothesis.
+
+CORE_TACTICS = frozenset(
+    {"intro", "intros", "exact", "apply", "assumption", "rfl", "decide", "simp", "simp_all", "constructor",
+     "cases", "induction", "rw", "contradiction", "trivial", "first", "skip", "have", "show", "refine"}
+)
+_CLOSING = frozenset({"rfl", "decide", "simp", "trivial"})
+_REFUTING = frozenset({"contradiction", "simp_all", "simp"})
+
+
+def _namespace_at(code: str, index: int) -> str:
+    stack: list[str] = []
+    for m in re.finditer(r"^(namespace|end)[ \t]+(\S+)", code[:index], re.M):
+        if m.group(1) == "namespace":
+            stack.append(m.group(2))
+        elif stack and stack[-1] == m.group(2):
+            stack.pop()
+    return "".join(f"{n}." for n in stack)
+
+
+def _statement_of(body: str) -> str | None:
+    """`P` of `theorem name : P := …` (a declaration written the way the probes write them)."""
+    m = re.match(r"(?:theorem|lemma)\s+\S+\s+:\s*(.*?)\s*:=", body, re.S)
+    return " ".join(m.group(1).split()) if m else None
+
+
+def _top_split(text: str, sep: str) -> list[str]:
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i].strip())
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _unparen(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and _closing_index(text) == len(text) - 1:
+        text = text[1:-1].strip()
+    return text
+
+
+def _closing_index(text: str) -> int:
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in _OPENERS
+        depth -= ch in _CLOSERS
+        if depth == 0:
+            return i
+    return -1
+
+
+def _telescope(prop: str) -> tuple[list[str], list[str], str]:
+    """(∀-binders, hypotheses, conclusion) of a printed statement."""
+    binders: list[str] = []
+    hyps: list[str] = []
+    prop = _unparen(prop)
+    while True:
+        if prop.startswith("∀ ") and len(parts := _top_split(prop[2:], ", ")) > 1:
+            binders.append(parts[0])
+            prop = _unparen(", ".join(parts[1:]))
+            continue
+        parts = _top_split(prop, " → ")
+        if len(parts) == 1:
+            break
+        hyps.extend(_unparen(p) for p in parts[:-1])
+        prop = _unparen(parts[-1])
+    return binders, hyps, prop
+
+
+_ARITH_TOKEN = re.compile(r"\s*(\d+|True|False|<=|>=|[-+*/%()<>=≠≤≥¬∧∨])")
+_PY = {"=": "==", "≠": "!=", "≤": "<=", "≥": ">=", "¬": " not ", "∧": " and ", "∨": " or ", "/": "//"}
+
+
+def _closed_value(prop: str) -> bool | None:
+    """The truth value of closed arithmetic over numerals, else None. Only whitelisted tokens are evaluated."""
+    text = re.sub(r"\((\d+)\s*:\s*Nat\)", r"\1", prop).strip()
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(text):
+        m = _ARITH_TOKEN.match(text, pos)
+        if m is None:
+            return None
+        tokens.append(_PY.get(m.group(1), m.group(1)))
+        pos = m.end()
+    if not tokens or not any(t in ("==", "!=", "<", ">", "<=", ">=", "True", "False") for t in tokens):
+        return None
+    try:
+        value = eval(" ".join(tokens), {"__builtins__": {}}, {})
+    except Exception:
+        return None
+    return value if isinstance(value, bool) else None
+
+
+def _negates(a: str, b: str) -> bool:
+    return a.startswith("¬") and _unparen(a[1:]) == _unparen(b)
+
+
+def _contradictory(hyps: list[str]) -> bool:
+    return any(
+        h == "False" or _closed_value(h) is False or any(_negates(h, other) for other in hyps) for h in hyps
+    )
+
+
+def _holds(conclusion: str) -> bool:
+    return conclusion == "True" or _closed_value(conclusion) is True or (
+        len(parts := _top_split(conclusion, " = ")) == 2 and parts[0] == parts[1]
+    )
+
+
+def _implies(hyp: str, goal: str, *, intros: bool) -> bool:
+    if " ".join(hyp.split()) == " ".join(goal.split()):
+        return True
+    if not intros:
+        return False
+    h_binders, h_hyps, h_concl = _telescope(hyp)
+    g_binders, g_hyps, g_concl = _telescope(goal)
+    return h_binders == g_binders and h_concl == g_concl and set(h_hyps) <= set(g_hyps)
+
+
+def _prove(text: str, offset: int, body: str, proof: re.Match[str], props: dict[str, str]) -> list[Json]:
+    """Messages for a tactic proof (empty when the rules prove it)."""
+    script = body[proof.end() :]
+    script = script[: m.start()] if (m := re.search(r"^end\b", script, re.M)) else script
+    start = offset + proof.end()
+    for m in re.finditer(r"(?:^|<;>|\||\bfirst\b)[ \t]*([A-Za-z_][\w?!]*)", script, re.M):
+        word = m.group(1)
+        if word not in CORE_TACTICS:
+            where = start + m.start(1)
+            return [
+                _message(text, "error", where, None, "unknown tactic"),
+                _message(text, "error", offset, start + len(script.rstrip()), "unsolved goals"),
+            ]
+    statement = _statement_of(body)
+    if statement is None or _proves(script, statement, props):
+        return []
+    return [_message(text, "error", start, start + len(script.rstrip()), f"unsolved goals\n⊢ {statement}")]
+
+
+def _proves(script: str, goal: str, props: dict[str, str]) -> bool:
+    words = set(re.findall(r"[A-Za-z_][\w.?!]*", script))
+    intros = bool(words & {"intro", "intros"})
+    used = [props[w.lstrip("@")] for w in words if w.lstrip("@") in props]
+    if any(_implies(h, goal, intros=intros or "apply" in words) for h in used):
+        return True
+    if "True.intro" in words:
+        return goal in ("True", "True → True", "True ∧ True")
+    binders, hyps, conclusion = _telescope(goal)
+    if (binders or hyps) and not intros:
+        return False
+    if words & {"assumption"} and conclusion in hyps:
+        return True
+    if words & _REFUTING and conclusion == "False" and _contradictory(hyps):
+        return True
+    return bool(words & _CLOSING) and not hyps and _holds(conclusion)
 
 
 def _only_imports(prefix: str) -> bool:
@@ -217,6 +402,7 @@ def _only_imports(prefix: str) -> bool:
 @dataclass
 class _Environment:
     names: frozenset[str]
+    props: dict[str, str]
 
 
 class StandinRepl:
@@ -236,14 +422,15 @@ class StandinRepl:
             return {"message": "Unknown environment."}
         self._inject_faults(cmd)
         known = self.envs[env].names if env is not None else frozenset()
+        props = dict(self.envs[env].props) if env is not None else {}
         recorded = self.transcripts.get(cmd)
         if recorded is not None:  # replay the real answer as recorded, under this session's env id
             failed = any(m.get("severity") == "error" for m in recorded.get("messages") or [])
-            declared = set() if failed else elaborate(cmd, frozenset(), True)[2]
-            self.envs.append(_Environment(known | declared))
+            declared = set() if failed else elaborate(cmd, frozenset(), True, props)[2]
+            self.envs.append(_Environment(known | declared, props))
             return {**recorded, "env": len(self.envs) - 1}
-        messages, sorries, declared = elaborate(cmd, known, first_command=env is None)
-        self.envs.append(_Environment(known | declared))
+        messages, sorries, declared = elaborate(cmd, known, first_command=env is None, props=props)
+        self.envs.append(_Environment(known | declared, props))
         reply: Json = {"env": len(self.envs) - 1}
         if messages:
             reply["messages"] = messages
