@@ -24,6 +24,12 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
 
+.PHONY: kimina-server
+# The real Kimina Lean Server's venv (Python >= 3.12 needed) in ~/.cache/autoformal-kimina-server, for
+# tests/test_kimina_real_server.py and benchmarks/kimina_throughput.py (about 1.5-4 min once, then cached).
+kimina-server: $(STAMP)
+	$(BIN)/python -m autoformal.testing.kimina_server --build
+
 test: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

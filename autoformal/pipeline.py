@@ -10,10 +10,11 @@ run on come from `autoformal.assembly`; many inputs at once go through `autoform
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autoformal.assembly import Components, Overrides, assemble, build_parser
 from autoformal.batch import BatchInput, Outcome, run_batch
@@ -88,10 +89,23 @@ class Formalizer:
 
     def __init__(self, config: FormalizerConfig | None = None, **overrides: Unpack[Overrides]) -> None:
         self.config = config or FormalizerConfig()
-        self.parts: Components = assemble(self.config, **overrides)
-        built = (stage.build(self.parts) for stage in STAGES)
+        self._build_stages(assemble(self.config, **overrides))
+
+    def _build_stages(self, parts: Components) -> None:
+        self.parts: Components = parts
+        built = (stage.build(parts) for stage in STAGES)
         self.stages: list[Stage] = [stage for stage in built if stage is not None]
         self.admission: list[Stage] = [s for s in self.stages if type(s) in ADMISSION]
+
+    def variant(self, **settings: Any) -> Formalizer:
+        """This formalizer with some per-run settings changed (`samples`, `temperature`, `repair_rounds`, ...),
+        sharing every component: nothing is started or loaded again. Close the original, not the variant (a
+        long-running server keeps one Formalizer and serves each request's k from a variant)."""
+        config = self.config.model_copy(update=settings)
+        twin = object.__new__(Formalizer)
+        twin.config = config
+        twin._build_stages(dataclasses.replace(self.parts, config=config))
+        return twin
 
     # -- the components, by name (read-only views of `parts`) -------------------------------------------------
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autoformal.checking import ReplCheckerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +35,24 @@ def record_requests(backend: Any) -> list[Any]:
 
     backend.agenerate = recording
     return sent
+
+
+def lean_or_standin(tmp: Path, workers: int) -> tuple[str, Path, Path, ReplCheckerConfig]:
+    """(backend name, lake, project dir, pool config): real Lean when `lake` is found and
+    AUTOFORMAL_LEAN_PROJECT is set, else the stand-in REPL installed under `tmp`."""
+    from autoformal.checking import ReplCheckerConfig, find_lake
+    from autoformal.testing.standin_repl import install_standin
+
+    lake, project = find_lake(), os.environ.get("AUTOFORMAL_LEAN_PROJECT")
+    if lake is not None and project:
+        return (
+            "real-lean",
+            lake,
+            Path(project),
+            ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=workers),
+        )
+    install = install_standin(tmp / "standin")
+    config = ReplCheckerConfig(
+        project_dir=install.directory, repl_dir=install.directory, lake_path=install.lake, num_workers=workers
+    )
+    return "standin", install.lake, install.directory, config

@@ -25,16 +25,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autoformal.checking import ReplChecker, ReplCheckerConfig, find_lake
+from autoformal.checking import ReplChecker
 from autoformal.checking.equivalence import Equivalence, Verdict, equivalent_many
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl
 from autoformal.checking.probes import ProbeReport, probe_many
 from autoformal.checking.semantic import SemanticChecker, SemanticConfig
 from autoformal.checking.trusted import JobOutcome, ProofJob, attempt_outcome, failed_setup, skipped
-from autoformal.testing.standin_repl import install_standin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import REPO_ROOT, load_average
+from _shared import REPO_ROOT, lean_or_standin, load_average
 
 PAIRS_FILE = REPO_ROOT / "tests" / "fixtures" / "equivalence_pairs.jsonl"
 
@@ -143,20 +142,10 @@ def main() -> None:
     rows = [json.loads(line) for line in PAIRS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     pairs = [(r["a"], r["b"]) for r in rows]
     statements = candidates()
-    lake, project = find_lake(), os.environ.get("AUTOFORMAL_LEAN_PROJECT")
     config = SemanticConfig(timeout_s=30)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="equiv-bench-") as tmp:
-        if lake is not None and project:
-            backend, lake_path, project_dir = "real-lean", lake, Path(project)
-            repl = ReplCheckerConfig(project_dir=project_dir, lake_path=lake_path, num_workers=args.workers)
-        else:
-            backend = "standin"
-            install = install_standin(Path(tmp) / "standin")
-            lake_path, project_dir = install.lake, install.directory
-            repl = ReplCheckerConfig(
-                project_dir=project_dir, repl_dir=project_dir, lake_path=lake_path, num_workers=args.workers
-            )
+        backend, lake_path, project_dir, repl = lean_or_standin(Path(tmp), args.workers)
         print(
             f"backend: {backend}; {len(statements)} candidates, {len(pairs)} pairs, {args.workers} workers; "
             f"load {load_before}"

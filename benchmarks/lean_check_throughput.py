@@ -26,8 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autoformal import check_safe
-from autoformal.checking import ReplChecker, ReplCheckerConfig, find_lake, validate_header
-from autoformal.testing.standin_repl import install_standin
+from autoformal.checking import ReplChecker, validate_header
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import lean_or_standin
 
 
 def make_statements(n: int) -> list[str]:
@@ -66,18 +68,8 @@ def main() -> None:
 
     header = validate_header(args.header.read_text(encoding="utf-8")) if args.header else ""
     statements = make_statements(args.n)
-    lake, project = find_lake(), os.environ.get("AUTOFORMAL_LEAN_PROJECT")
     with tempfile.TemporaryDirectory(prefix="lean-bench-") as tmp:
-        if lake is not None and project:
-            backend, lake_path, project_dir = "real-lean", lake, Path(project)
-            config = ReplCheckerConfig(project_dir=project_dir, lake_path=lake_path, num_workers=args.workers)
-        else:
-            backend = "standin"
-            install = install_standin(Path(tmp) / "standin")
-            lake_path, project_dir = install.lake, install.directory
-            config = ReplCheckerConfig(
-                project_dir=project_dir, repl_dir=project_dir, lake_path=lake_path, num_workers=args.workers
-            )
+        backend, lake_path, project_dir, config = lean_or_standin(Path(tmp), args.workers)
         print(f"backend: {backend}; {args.n} statements, {args.workers} workers; load {os.getloadavg()}")
         load_before = os.getloadavg()[0]
 

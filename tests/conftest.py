@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from autoformal.checking import ReplCheckerConfig, find_lake
+from autoformal.testing.standin_repl import StandinInstall, install_standin
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +44,15 @@ def real_lean() -> ReplCheckerConfig:
     if not project:
         pytest.skip("no real Lean project: set AUTOFORMAL_LEAN_PROJECT (e.g. `lake new myproj math`)")
     return ReplCheckerConfig(project_dir=Path(project), lake_path=lake, num_workers=1, timeout_s=300)
+
+
+@pytest.fixture
+def lean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandinInstall:
+    """The stand-in REPL found the way a user's Lean is found: AUTOFORMAL_LEAN_PROJECT / AUTOFORMAL_LEAN_REPL
+    and `lake` on PATH (for end-to-end CLI tests)."""
+    install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
+    monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(install.directory))
+    monkeypatch.setenv("AUTOFORMAL_LEAN_REPL", str(install.directory))
+    monkeypatch.setenv("PATH", f"{install.directory}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
+    return install

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,10 @@ from typer.testing import CliRunner
 
 from autoformal.cli.app import app
 from autoformal.cli.check import read_statements
-from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
+from autoformal.testing.standin_repl import StandinInstall, read_log
 
 GOOD = "theorem g (n : Nat) :\n    n + 0 = n := sorry"
 BAD = 'theorem b (n : Nat) : n + "a" = n := sorry'
-
-
-@pytest.fixture
-def lean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandinInstall:
-    install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
-    monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(install.directory))
-    monkeypatch.setenv("AUTOFORMAL_LEAN_REPL", str(install.directory))
-    monkeypatch.setenv("PATH", f"{install.directory}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
-    return install
 
 
 def test_read_statements_blocks_and_jsonl() -> None:

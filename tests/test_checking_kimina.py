@@ -1,16 +1,10 @@
-"""KiminaChecker against a loopback HTTP stand-in of the Kimina Lean Server's `POST /api/check`.
-
-The stand-in follows the server's schema (project-numina/kimina-lean-server: `CheckRequest` with
-`snippets[{id, code}]`, `timeout`, `debug`, `reuse`; `CheckResponse` with `results[{id, time, error |
-response}]`, positions relative to the whole snippet) and elaborates with the stand-in REPL's rules."""
+"""KiminaChecker against `autoformal.testing.kimina_standin`, a loopback stand-in of the Kimina Lean Server's
+`POST /api/check` that splits imports off, reuses REPLs per header with the server's env handling and health
+check, and elaborates with the stand-in REPL's rules."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -21,71 +15,11 @@ from autoformal.checking import (
     KiminaServerError,
     build_checker,
 )
-from autoformal.testing.standin_repl import elaborate
+from autoformal.testing.kimina_standin import KiminaStandin
 
 HEADER = "import Mathlib\nopen Real"
 GOOD = "theorem g (n : Nat) : n + 0 = n := sorry"
 BAD = 'theorem b (n : Nat) :\n  n + "a" = n := sorry'
-
-
-class KiminaStandin:
-    def __init__(self, api_key: str | None = None) -> None:
-        self.api_key = api_key
-        self.payloads: list[dict[str, Any]] = []
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                if self.path != "/api/check":
-                    return self._send(404, {"detail": "Not Found"})
-                if standin.api_key and self.headers.get("Authorization") != f"Bearer {standin.api_key}":
-                    return self._send(401, {"detail": "Invalid API key"})
-                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                standin.payloads.append(payload)
-                results = [standin.answer(s["id"], s["code"], payload["timeout"]) for s in payload["snippets"]]
-                return self._send(200, {"results": results})
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @staticmethod
-    def answer(snippet_id: str, code: str, timeout: int) -> dict[str, Any]:
-        if "standin_fault_hang" in code:
-            return {
-                "id": snippet_id,
-                "time": timeout,
-                "error": f"Lean REPL command timed out in {timeout} seconds",
-            }
-        if "standin_fault_crash" in code:
-            return {"id": snippet_id, "time": 0.1, "error": "REPL process died"}
-        if "standin_fault_unknown_env" in code:
-            return {"id": snippet_id, "time": 0.0, "response": {"message": "Unknown environment."}}
-        messages, sorries, _ = elaborate(code, frozenset(), first_command=True)
-        response: dict[str, Any] = {"env": 0}
-        if messages:
-            response["messages"] = messages
-        if sorries:
-            response["sorries"] = sorries
-        return {"id": snippet_id, "time": 0.01, "response": response}
-
-    def __enter__(self) -> KiminaStandin:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -143,7 +77,8 @@ async def test_async_check_and_api_key() -> None:
     with KiminaStandin(api_key="s3cret") as server:
         async with KiminaChecker(KiminaCheckerConfig(url=server.url, api_key="s3cret")) as checker:
             (result,) = await checker.check([GOOD], "")
-        assert result.ok and server.payloads[0]["snippets"][0]["code"] == GOOD
+        # no import in the header: `import Init` is sent so the server builds env 0 from a header command
+        assert result.ok and server.payloads[0]["snippets"][0]["code"] == f"import Init\n\n{GOOD}"
         with (
             KiminaChecker(KiminaCheckerConfig(url=server.url, api_key="wrong")) as checker,
             pytest.raises(KiminaServerError, match=r"401.*AUTOFORMAL_KIMINA_API_KEY"),

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from autoformal.cli.app import app
-from autoformal.testing.standin_repl import StandinInstall, install_standin, read_log
+from autoformal.testing.standin_repl import StandinInstall, read_log
 
 A = "theorem a (n m : Nat) (h : n < m) (h2 : m < 10) : n < 10 := sorry"
 B = "theorem b (x y : Nat) (h2 : y < 10) (h : x < y) : x < 10 := sorry"
-
-
-@pytest.fixture
-def lean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandinInstall:
-    install = install_standin(tmp_path / "proj", log_path=tmp_path / "log.jsonl")
-    monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(install.directory))
-    monkeypatch.setenv("AUTOFORMAL_LEAN_REPL", str(install.directory))
-    monkeypatch.setenv("PATH", f"{install.directory}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.delenv("AUTOFORMAL_KIMINA_URL", raising=False)
-    return install
 
 
 def test_equiv_json_with_probes(lean_env: StandinInstall) -> None:

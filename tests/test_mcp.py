@@ -90,7 +90,7 @@ async def test_tools_over_stdio(server_env: dict[str, str], tmp_path: Path) -> N
 
     async with await _session(server_env, tmp_path) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert {"formalize", "check", "search_mathlib", "parse"} <= names
+        assert {"formalize", "check", "search_mathlib", "parse", "equivalent"} <= names
 
         parsed = _structured(await client.call_tool("parse", {"statement": BRACKETS}))
         (decl,) = parsed["declarations"]
@@ -106,6 +106,14 @@ async def test_tools_over_stdio(server_env: dict[str, str], tmp_path: Path) -> N
         assert bad["lean"]["status"] == "error" and bad["lean"]["messages"][0]["line"] == 1
         unsafe = _structured(await client.call_tool("check", {"statement": '#eval IO.println "hi"'}))
         assert unsafe["safety"]["ok"] is False and unsafe["lean"] is None
+
+        same = _structured(
+            await client.call_tool(
+                "equivalent",
+                {"a": "theorem a (n : Nat) : n + 0 = n := sorry", "b": "theorem b (m : Nat) : m + 0 = m := sorry"},
+            )
+        )
+        assert same["equivalence"]["verdict"] == "equivalent"
 
         result = _structured(
             await client.call_tool("formalize", {"text": INFORMAL, "k": 2}, progress_callback=on_progress)

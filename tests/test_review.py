@@ -242,3 +242,19 @@ def test_review_in_a_real_browser(state: ReviewState, served: str, browser: Any)
         " body: JSON.stringify({problem_id: 'p2', rank: 1, verdict: 'faithful'})}).then(r => done(r.status));"
     )
     assert status == 403 and "p2#1" not in state.labels.decisions
+
+
+def test_weights_fitted_on_review_labels_load_into_the_ranker(tmp_path: Path) -> None:
+    from autoformal.errors import ConfigurationError
+    from autoformal.ranking import Ranker, RankerConfig
+
+    file = tmp_path / "weights.json"
+    file.write_text(json.dumps({"weights": {"consistency": 2.0, "self_consistency": 0.0}, "pairs": 40}))
+    config = RankerConfig(weights_file=file)
+    assert config.weights["consistency"] == 2.0 and config.weights["self_consistency"] == 0.0
+    assert config.weights["back_translation"] == RankerConfig().weights["back_translation"]  # others kept
+    ranker = Ranker(config)
+    assert ranker.combine({"consistency": 1.0, "self_consistency": 0.0}) == 1.0  # self_consistency weighs 0
+    file.write_text("[1, 2]")
+    with pytest.raises(ConfigurationError, match="--save-weights"):
+        RankerConfig(weights_file=file)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, model_validator
 
 from autoformal.checking.errors import LeanNotFoundError
 
@@ -115,8 +116,48 @@ class KiminaCheckerConfig(BaseModel):
     api_key: str | None = Field(default_factory=lambda: os.environ.get("AUTOFORMAL_KIMINA_API_KEY"))
     timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
     batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
-    max_concurrent_requests: PositiveInt = 4
+    server_repls: PositiveInt = Field(
+        default=4,
+        description="The server's LEAN_SERVER_MAX_REPLS: how many snippets it elaborates at once "
+        "(default: AUTOFORMAL_KIMINA_REPLS, else 4).",
+    )
+    max_concurrent_requests: PositiveInt = Field(
+        default=2,
+        description="Requests in flight at once, over all concurrent `check` calls of one checker (default: "
+        "KIMINA_SNIPPETS_PER_REPL snippets per server REPL, at least 2 requests).",
+    )
     http_timeout_s: PositiveFloat = Field(
         default=600.0,
         description="HTTP read timeout for one batch (the server's per-snippet timeouts add up).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _requests_sized_by_the_server(cls, data: Any) -> Any:
+        """Unless given, requests in flight follow the server's REPLs: enough that every REPL has work queued
+        while replies travel, and no more, since a snippet queued on the server counts against its request's
+        safety timeout (timeout x snippets + 10 s)."""
+        if not isinstance(data, dict):
+            return data
+        repls = data.get("server_repls") or _positive_env("AUTOFORMAL_KIMINA_REPLS", 4)
+        data = {**data, "server_repls": repls}
+        if data.get("max_concurrent_requests") is None:
+            wanted = KIMINA_SNIPPETS_PER_REPL * int(repls) / int(data.get("batch_size") or 8)
+            data["max_concurrent_requests"] = max(2, math.ceil(wanted))
+        return data
+
+
+# Snippets in flight per server REPL when the client sizes its requests: one default-sized request per REPL.
+# Fewer leave REPLs idle while replies travel (the server polls each request's completion every 0.1 s); more
+# only queue on the server, where the wait counts against each request's safety timeout. Measured with
+# benchmarks/kimina_throughput.py (README, Kimina section).
+KIMINA_SNIPPETS_PER_REPL = 8
+
+
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} is not a positive integer; set it to the server's LEAN_SERVER_MAX_REPLS")
+    return int(raw)

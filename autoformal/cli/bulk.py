@@ -130,7 +130,7 @@ def bulk(
                     address=None if ray_address == "local" else ray_address,
                     actors=actors,
                     cpus_per_actor=cpus_per_actor,
-                    per_actor_concurrency=max(1, concurrency // actors),
+                    per_actor_concurrency=max(1, (concurrency or config.limits.batch(config.concurrency)) // actors),
                 )
                 _run_on_ray(err, plan, config, writer, summary, ray_options, default_header)
             elif plan.todo:

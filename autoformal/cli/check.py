@@ -60,6 +60,15 @@ def check(
         str | None,
         typer.Option("--kimina-url", envvar="AUTOFORMAL_KIMINA_URL", help="Check on a Kimina Lean Server instead."),
     ] = None,
+    kimina_repls: Annotated[
+        int | None,
+        typer.Option(
+            "--kimina-repls",
+            envvar="AUTOFORMAL_KIMINA_REPLS",
+            min=1,
+            help="The Kimina server's LEAN_SERVER_MAX_REPLS; sizes how many requests are in flight.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON result per line on stdout.")] = False,
 ) -> None:
     """Check that each statement elaborates with Lean (proofs are `sorry`). Exit code 1 if any does not."""
@@ -74,7 +83,9 @@ def check(
     statements = read_statements(text)
     header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
     config = (
-        KiminaCheckerConfig.model_validate({"url": kimina_url, "timeout_s": timeout})
+        KiminaCheckerConfig.model_validate(
+            {"url": kimina_url, "timeout_s": timeout} | ({"server_repls": kimina_repls} if kimina_repls else {})
+        )
         if kimina_url
         else ReplCheckerConfig(timeout_s=timeout, num_workers=workers)
     )
@@ -83,6 +94,8 @@ def check(
         with build_checker(config) as checker, Progress(console=err, transient=True) as progress:
             task = progress.add_task("checking", total=len(statements))
             chunk = workers * 4  # small chunks keep the bar moving; the pool stays busy within each
+            if isinstance(config, KiminaCheckerConfig):  # a server needs several rounds of concurrent requests
+                chunk = config.batch_size * config.max_concurrent_requests * 4
             for start in range(0, len(statements), chunk):
                 results.extend(checker.check_sync(statements[start : start + chunk], header_text))
                 progress.advance(task, len(statements[start : start + chunk]))

@@ -45,6 +45,14 @@ def eval_command(
     judge: JudgeOption = False,
     judge_model: JudgeModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
+    save_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-weights",
+            dir_okay=False,
+            help="Write the fitted ranker weights here; load them with AUTOFORMAL_RANKER__WEIGHTS_FILE.",
+        ),
+    ] = None,
 ) -> None:
     """Measure every available scorer against the labels: accuracy, precision, recall, F1, AUROC.
 
@@ -89,6 +97,12 @@ def eval_command(
     if plot is not None:
         write_reliability_plot(report, plot)
         err.print(f"reliability plot written to {plot}")
+    if save_weights is not None:
+        import json
+
+        payload = {"weights": report.weights, "fitted_on": str(file), "pairs": report.rows}
+        save_weights.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        err.print(f"ranker weights written to {save_weights} (use: AUTOFORMAL_RANKER__WEIGHTS_FILE={save_weights})")
 
 
 def _scoring_components(

@@ -5,7 +5,8 @@ Tools (typed inputs, pydantic outputs that the SDK publishes as output schemas):
 - `formalize(text, k?, header?)` — ranked candidates with scores, Lean verdicts and back-translations;
 - `check(statement, header?)` — the safety gate's verdict, then Lean's verdict and messages;
 - `search_mathlib(query, k?)` — declarations with signatures and docstrings from the retrieval index;
-- `parse(statement)` — binders, conclusion, identifiers and canonical form.
+- `parse(statement)` — binders, conclusion, identifiers and canonical form;
+- `equivalent(a, b, header?)` — Lean's verdict on whether two statements are equivalent (`autoformal equiv`).
 
 Components are built once per server process, on first use (so `parse` answers without an LLM endpoint or
 Lean, and a missing index only fails `search_mathlib`): the Lean pool, the index and the LLM client then
@@ -27,12 +28,14 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from autoformal.checking.equivalence import Equivalence
 from autoformal.checking.models import CheckResult
 from autoformal.errors import AutoformalError
 from autoformal.results import FormalizationResult
 
 if TYPE_CHECKING:
     from autoformal.checking.protocol import LeanChecker
+    from autoformal.checking.semantic import SemanticChecker
     from autoformal.config import FormalizerConfig
     from autoformal.corpus.models import Declaration
     from autoformal.pipeline import Formalizer
@@ -95,6 +98,14 @@ class SearchOutput(BaseModel):
     hits: list[MathlibHit]
 
 
+class EquivalentOutput(BaseModel):
+    """Lean's verdict on whether two statements say the same thing, with the tactic that proved each direction."""
+
+    a: str
+    b: str
+    equivalence: Equivalence
+
+
 class AutoformalTools:
     """The tools' implementations over components built once, on first use, from one `FormalizerConfig`."""
 
@@ -102,7 +113,8 @@ class AutoformalTools:
         self.config = config
         self._lock = threading.Lock()
         self._formalizer: Formalizer | None = None
-        self._siblings: dict[int, Formalizer] = {}
+        self._variants: dict[int, Formalizer] = {}
+        self._semantic: SemanticChecker | None = None
         self._checker: LeanChecker | None = None
         self._retriever: Retriever[Declaration] | None = None
 
@@ -118,29 +130,15 @@ class AutoformalTools:
             return self._formalizer
 
     def formalizer_for(self, k: int | None) -> Formalizer:
-        """The formalizer sampling `k` candidates: the main one, or a sibling sharing its components (LLM client,
-        Lean pool, cache, retrievers), so a call with another k starts nothing new. Siblings are never closed:
-        the components they share belong to the main formalizer."""
+        """The formalizer sampling `k` candidates: the main one, or a variant sharing its components (LLM client,
+        Lean pool, cache, retrievers), so a call with another k starts nothing new."""
         main = self.formalizer()
         if k is None or k == main.config.samples:
             return main
         with self._lock:
-            if k not in self._siblings:
-                from autoformal.pipeline import Formalizer
-
-                main._setup_retrievers()
-                self._siblings[k] = Formalizer(
-                    main.config.model_copy(update={"samples": k}),
-                    backend=main.raw_backend,
-                    checker=main.raw_checker,
-                    retriever=main._retriever,
-                    example_retriever=main._example_retriever,
-                    cache=main.cache,
-                    embedder=main.embedder() if main.backtranslator is not None else None,
-                    safety_gate=main.safety_gate,
-                    name_checker=main.name_checker,
-                )
-            return self._siblings[k]
+            if k not in self._variants:
+                self._variants[k] = main.variant(samples=k)
+            return self._variants[k]
 
     def checker(self) -> LeanChecker:
         """The formalizer's Lean pool when it exists (one warm pool per process), else one of our own."""
@@ -154,6 +152,21 @@ class AutoformalTools:
 
                 self._checker = build_checker(self.config.checker)
             return self._checker
+
+    def semantic(self) -> SemanticChecker:
+        """Lean as a semantic judge on the shared pool (the formalizer's, with its verdict cache, when built)."""
+        from autoformal.assembly import runs_proof_jobs
+        from autoformal.checking.semantic import SemanticChecker
+
+        if self._formalizer is not None and self._formalizer.parts.semantic is not None:
+            return self._formalizer.parts.semantic
+        checker = self.checker()
+        if not runs_proof_jobs(checker):
+            raise AutoformalError("this Lean checker cannot run proof jobs (equivalence needs the REPL or Kimina)")
+        with self._lock:
+            if self._semantic is None:
+                self._semantic = SemanticChecker(checker, config=self.config.semantic)  # type: ignore[arg-type]
+            return self._semantic
 
     def retriever(self) -> Retriever[Declaration]:
         with self._lock:
@@ -194,6 +207,13 @@ class AutoformalTools:
         checker = await asyncio.to_thread(self.checker)
         (result,) = await checker.check([statement], header if header is not None else self.config.header)
         return CheckOutput(statement=statement, safety=safety, lean=result)
+
+    async def equivalent(self, a: str, b: str, header: str | None) -> EquivalentOutput:
+        from autoformal.checking.equivalence import equivalent_many
+
+        semantic = await asyncio.to_thread(self.semantic)
+        (verdict,) = await equivalent_many(semantic, [(a, b)], header if header is not None else self.config.header)
+        return EquivalentOutput(a=a, b=b, equivalence=verdict)
 
     async def search_mathlib(self, query: str, k: int) -> SearchOutput:
         if not 1 <= k <= 100:
@@ -278,8 +298,9 @@ def build_server(config: FormalizerConfig, *, tools: AutoformalTools | None = No
         name="autoformal",
         instructions=(
             "Turns informal mathematics into Lean 4 theorem statements. Use `formalize` for a ranked list of "
-            "candidate statements, `check` to elaborate a statement with Lean, `search_mathlib` to find "
-            "Mathlib declarations, and `parse` to see how a statement reads."
+            "candidate statements, `check` to elaborate a statement with Lean, `equivalent` to have Lean prove "
+            "two statements equivalent, `search_mathlib` to find Mathlib declarations, and `parse` to see how a "
+            "statement reads."
         ),
         log_level="WARNING",
     )
@@ -297,6 +318,12 @@ def build_server(config: FormalizerConfig, *, tools: AutoformalTools | None = No
         """Check one Lean statement: the safety gate first (one theorem/lemma/example, `sorry` proof), then
         Lean's elaboration verdict and messages (line/column relative to the statement)."""
         return await _as_tool_call("check", ctx, lambda: impl.check(statement, header))
+
+    @server.tool()
+    async def equivalent(a: str, b: str, header: str | None = None, ctx: Context | None = None) -> EquivalentOutput:
+        """Whether two Lean statements are equivalent, proven by Lean: each is assumed in turn and the other
+        attempted with a fixed tactic portfolio. Verdict equivalent / a⇒b only / b⇒a only / unknown / error."""
+        return await _as_tool_call("equivalent", ctx, lambda: impl.equivalent(a, b, header))
 
     @server.tool()
     async def search_mathlib(query: str, k: int = 10, ctx: Context | None = None) -> SearchOutput:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autoformal.errors import ConfigurationError
 
 #: Default weights per scorer name; scorers absent from a candidate's scores are left out of the mean.
 #: consistency 1.0 / self_consistency 0.5: fitted (grid search for AUROC of this Ranker, `evaluation.fit_weights`)
@@ -30,11 +34,44 @@ class RankerConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights_file: Path | None = Field(
+        default=None,
+        description="Weights fitted by `autoformal eval LABELS --save-weights FILE` (e.g. on a reviewer's labels "
+        "from `autoformal review`); they replace the defaults for the scorers the file names.",
+    )
     elaboration: Literal["filter", "score"] = Field(
         default="filter",
         description="filter: candidates Lean rejected are dropped (when Lean checked them); "
         "score: they stay, and `elaboration` is one weighted score among the others.",
     )
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _load_weights_file(cls, data: Any) -> Any:
+        """The file's weights over the given (or default) ones, read once when the config is made."""
+        if isinstance(data, dict) and data.get("weights_file"):
+            given = data.get("weights") or DEFAULT_WEIGHTS
+            data = {**data, "weights": {**given, **read_weights(Path(data["weights_file"]))}}
+        return data
+
+
+def read_weights(path: Path) -> dict[str, float]:
+    """The weights in a file written by `autoformal eval --save-weights` (`{"weights": {scorer: w}}`)."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        weights = payload["weights"] if isinstance(payload, dict) and "weights" in payload else payload
+        parsed = {str(k): float(v) for k, v in weights.items()}
+    except OSError as exc:
+        raise ConfigurationError(f"ranker weights file {path}: {exc.strerror}") from None
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise ConfigurationError(
+            f"ranker weights file {path} is not a JSON object of scorer weights; write it with "
+            "`autoformal eval LABELS --save-weights FILE`"
+        ) from None
+    if any(w < 0 for w in parsed.values()):
+        raise ConfigurationError(f"ranker weights file {path}: weights must be non-negative")
+    return parsed
 
 
 class Ranker:
