@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from autoformal._lazy import lazy_exports
 from autoformal._version import __version__
 from autoformal.errors import AutoformalError, ConfigurationError, InvalidInputError, StatementSyntaxError
-from autoformal.syntax import (
-    Document,
-    SafetyVerdict,
-    Statement,
-    canonical_form,
-    check_safe,
-    extract_statements,
-    parse_document,
-    parse_statement,
-)
 
 if TYPE_CHECKING:
     from autoformal.checking.equivalence import Equivalence, equivalent
@@ -24,10 +14,29 @@ if TYPE_CHECKING:
     from autoformal.config import FormalizerConfig
     from autoformal.pipeline import Formalizer
     from autoformal.results import FormalizationResult, RankedCandidate
+    from autoformal.syntax import (
+        Document,
+        SafetyVerdict,
+        Statement,
+        canonical_form,
+        check_safe,
+        extract_statements,
+        parse_document,
+        parse_statement,
+    )
 
-# The pipeline pulls in the LLM client, scorers and numpy: loaded on first use, so that `import autoformal`
-# stays cheap for users who only parse statements.
+# Everything but the errors is loaded on first use: the statement syntax pulls in pydantic and lark, the
+# pipeline the LLM client, scorers and numpy. `import autoformal` (which every CLI command pays before
+# printing anything) stays cheap.
 _LAZY = {
+    "Document": "autoformal.syntax",
+    "SafetyVerdict": "autoformal.syntax",
+    "Statement": "autoformal.syntax",
+    "canonical_form": "autoformal.syntax",
+    "check_safe": "autoformal.syntax",
+    "extract_statements": "autoformal.syntax",
+    "parse_document": "autoformal.syntax",
+    "parse_statement": "autoformal.syntax",
     "Formalizer": "autoformal.pipeline",
     "FormalizerConfig": "autoformal.config",
     "FormalizationResult": "autoformal.results",
@@ -37,12 +46,7 @@ _LAZY = {
     "equivalent": "autoformal.checking.equivalence",
     "probe": "autoformal.checking.probes",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'autoformal' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -209,6 +208,8 @@ def _run_with_progress(
     options: BulkOptions,
     default_header: str | None,
 ) -> None:
+    import asyncio
+
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

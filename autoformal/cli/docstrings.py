@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -167,6 +166,8 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
 def _formalize_with_progress(
     err: Console, report: DocstringReport, formalizer: Formalizer, concurrency: int | None, report_path: Path | None
 ) -> None:
+    import asyncio
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from autoformal.docstrings import formalize_docstrings

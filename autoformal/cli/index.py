@@ -12,8 +12,7 @@ import typer
 
 from autoformal.cli.app import app, ensure_writable, sub_app
 from autoformal.cli.output import shown
-from autoformal.retrieval.config import DEFAULT_INDEX_DIR
-from autoformal.retrieval.embedder import DEFAULT_MODEL
+from autoformal.retrieval.defaults import DEFAULT_INDEX_DIR, DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from rich.console import Console

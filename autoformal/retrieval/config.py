@@ -9,15 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.corpus.models import Declaration, Example
 from autoformal.retrieval.base import Retriever
-from autoformal.retrieval.embedder import DEFAULT_MODEL, Embedder, EmbedderConfig
+from autoformal.retrieval.defaults import DEFAULT_INDEX_DIR, DEFAULT_MODEL
+from autoformal.retrieval.embedder import Embedder, EmbedderConfig
 from autoformal.retrieval.guided import DEFAULT_GUIDED_WEIGHT, DEFAULT_NEIGHBOURS, DEFAULT_SHARPNESS
 from autoformal.retrieval.retrievers import DEFAULT_BM25_WEIGHT, DEFAULT_CANDIDATES, DEFAULT_FUSION_K
 
 if TYPE_CHECKING:
     from autoformal.retrieval.index import DeclarationIndex
-
-#: Where `autoformal index build` writes and `autoformal index search` reads by default.
-DEFAULT_INDEX_DIR = Path("retrieval_index") / "mathlib"
 
 RetrieverKind = Literal["hybrid", "dense", "bm25", "examples"]
 

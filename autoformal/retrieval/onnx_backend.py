@@ -132,7 +132,8 @@ class OnnxSentenceEncoder:
 
     def __init__(self, model_dir: Path, *, max_seq_length: int | None, quantize: bool, cache_dir: Path) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
+
+        from autoformal.retrieval.tokenizer import load_tokenizer
 
         self.pooling = _pooling_mode(model_dir)
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
@@ -141,7 +142,7 @@ class OnnxSentenceEncoder:
         st_config = json.loads(st_config_file.read_text(encoding="utf-8")) if st_config_file.is_file() else {}
         model_limit = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
         self.max_seq_length = min(max_seq_length or model_limit, model_limit)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        self.tokenizer = load_tokenizer(model_dir)
         export_dir = cache_dir / "onnx" / f"{model_fingerprint(model_dir)}{'-int8' if quantize else ''}"
         if not export_dir.is_dir():
             _export(model_dir, export_dir, quantize)

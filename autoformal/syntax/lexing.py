@@ -16,30 +16,35 @@ def blank_comments(text: str) -> str:
     String and char literals are respected (`"--"` is not a comment). An unterminated block comment blanks
     the rest of the text, as Lean would swallow it.
     """
-    out = list(text)
+    if "--" not in text and "/-" not in text:  # most statements: nothing to blank
+        return text
+    out: list[str] = []
+    done = 0  # text[:done] is already in `out`
     i, n = 0, len(text)
     while i < n:
-        c = text[i]
-        if c == '"':
+        found = _COMMENT_OR_STRING.search(text, i)
+        if found is None:
+            break
+        i = found.start()
+        if text[i] == '"':
             i = _skip_string(text, i)
-        elif c == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            _blank(out, i, j)
-            i = j
-        elif c == "/" and text.startswith("/-", i):
-            j = _skip_block_comment(text, i)
-            _blank(out, i, j)
-            i = j
-        else:
-            i += 1
+            continue
+        j = _line_end(text, i) if text[i] == "-" else _skip_block_comment(text, i)
+        out.append(text[done:i])
+        out.append(_NOT_NEWLINE.sub(" ", text[i:j]))
+        done = i = j
+    out.append(text[done:])
     return "".join(out)
 
 
-def _blank(out: list[str], start: int, end: int) -> None:
-    for k in range(start, end):
-        if out[k] != "\n":
-            out[k] = " "
+# What `blank_comments` stops at; everything in between is copied as is.
+_COMMENT_OR_STRING = re.compile(r'"|--|/-')
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _line_end(text: str, i: int) -> int:
+    j = text.find("\n", i)
+    return len(text) if j < 0 else j
 
 
 def _skip_string(text: str, i: int) -> int:

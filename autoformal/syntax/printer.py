@@ -117,10 +117,9 @@ class _Printer:
 
     # ------------------------------------------------------------------ terms
     def _raw(self, t: Term) -> str:
-        k = t.kind
-        method = getattr(self, f"_k_{k}", None)
+        method = _BY_KIND.get(t.kind)
         if method is not None:
-            result: str = method(t)
+            result: str = method(self, t)
             return result
         return t.value
 
@@ -341,6 +340,8 @@ class _Printer:
         return f"by {t.value}"
 
 
+# `_k_<kind>` methods by kind, looked up once rather than by name for every node printed.
+_BY_KIND = {name[3:]: method for name, method in vars(_Printer).items() if name.startswith("_k_")}
 _ATOMIC_TOKENS = frozenset({"ident", "num", "hole", "dot_ident", "explicit", "synth_hole"})
 # `|x|` and `‖x‖` end in a bar, after which `.f` / `[i]` do not attach (bars are ambiguous openers).
 _BAR_DELIMITED = frozenset({"abs", "norm"})
