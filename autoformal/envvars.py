@@ -74,12 +74,11 @@ class EnvAliasedSettings(BaseSettings):
         return init_settings, ShortEnvSource(settings_cls, cls.env_aliases)
 
 
-def short_names() -> dict[str, str]:
-    """Every short variable name → the setting it fills, e.g. `AUTOFORMAL_BASE_URL` → `backend.base_url`."""
-    from autoformal.config import FormalizerConfig
-
+def short_names(root: type[BaseModel]) -> dict[str, str]:
+    """Every short variable name → the setting of `root` (the `FormalizerConfig`) it fills, e.g.
+    `AUTOFORMAL_BASE_URL` → `backend.base_url`."""
     found: dict[str, str] = {}
-    for field_name, model in _nested_models(FormalizerConfig):
+    for field_name, model in _nested_models(root):
         if issubclass(model, EnvAliasedSettings):
             for attribute, names in model.env_aliases.items():
                 for name in names:
@@ -87,28 +86,25 @@ def short_names() -> dict[str, str]:
     return found
 
 
-def known_variables() -> set[str]:
-    """Every `AUTOFORMAL_*` name something reads: `FormalizerConfig` fields and nested fields, the short
-    names, and `OTHER_VARIABLES`."""
-    from autoformal.config import FormalizerConfig
-
-    names = {name for name in short_names() if name.startswith(PREFIX)} | set(OTHER_VARIABLES)
-    names |= {PREFIX + path.upper() for path, _ in _field_paths(FormalizerConfig, "")}
+def known_variables(root: type[BaseModel]) -> set[str]:
+    """Every `AUTOFORMAL_*` name something reads: `root`'s fields and nested fields, the short names, and
+    `OTHER_VARIABLES`."""
+    names = {name for name in short_names(root) if name.startswith(PREFIX)} | set(OTHER_VARIABLES)
+    names |= {PREFIX + path.upper() for path, _ in _field_paths(root, "")}
     return names
 
 
-def _free_form_prefixes() -> tuple[str, ...]:
-    from autoformal.config import FormalizerConfig
-
-    return tuple(PREFIX + path.upper() + "__" for path, free_form in _field_paths(FormalizerConfig, "") if free_form)
+def _free_form_prefixes(root: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(PREFIX + path.upper() + "__" for path, free_form in _field_paths(root, "") if free_form)
 
 
-def unknown_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
-    """`(variable, closest known name or None)` for each set `AUTOFORMAL_*` variable nothing reads.
-    Free-form nested settings (dict fields such as `AUTOFORMAL_BACKEND__EXTRA_BODY__X`) are accepted."""
+def unknown_variables(root: type[BaseModel], environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """`(variable, closest known name or None)` for each set `AUTOFORMAL_*` variable nothing reads, `root` being
+    the whole configuration (`FormalizerConfig`; passed in, since this module sits below it). Free-form nested
+    settings (dict fields such as `AUTOFORMAL_BACKEND__EXTRA_BODY__X`) are accepted."""
     environ = os.environ if environ is None else environ
-    known = known_variables()
-    free_form = _free_form_prefixes()
+    known = known_variables(root)
+    free_form = _free_form_prefixes(root)
     unknown = []
     for name in sorted(environ):
         upper = name.upper()

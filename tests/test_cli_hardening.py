@@ -336,7 +336,8 @@ def test_short_names_are_settings_and_rank_above_the_toml(tmp_path: Path, monkey
     assert str(loaded.checker.project_dir) == str(Path("~/proj").expanduser())
     monkeypatch.setenv("AUTOFORMAL_BACKEND__MODEL", "nested-model")
     assert FormalizerConfig().backend.model == "nested-model"
-    assert unknown_variables({"AUTOFORMAL_BACKEND__EXTRA_BODY__TOP_K": "5", "AUTOFORMAL_MODEL": "x"}) == []
+    environ = {"AUTOFORMAL_BACKEND__EXTRA_BODY__TOP_K": "5", "AUTOFORMAL_MODEL": "x"}
+    assert unknown_variables(FormalizerConfig, environ) == []
 
 
 def test_eval_reads_the_config_file_and_warns_on_few_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -191,7 +191,7 @@ def cluster_info(ray: Any, run: str, options: RayOptions, config: FormalizerConf
     endpoints: list[str] = []
     if isinstance(config.backend, OpenAIBackendConfig):
         try:
-            endpoints = split_base_urls(config.backend.resolved_base_url())
+            endpoints = split_base_urls(config.backend.require_base_url())
         except AutoformalError:
             endpoints = []
     return ClusterInfo(

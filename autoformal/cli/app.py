@@ -68,9 +68,10 @@ def _quiet_library_progress_bars() -> None:
 
 def _warn_unknown_variables() -> None:
     from autoformal.cli.output import warn
+    from autoformal.config import FormalizerConfig
     from autoformal.envvars import unknown_variables
 
-    for name, closest in unknown_variables():
+    for name, closest in unknown_variables(FormalizerConfig):
         hint = f"did you mean {closest}?" if closest else "see the README's configuration section"
         warn(f"{name} is set but autoformal reads no such variable ({hint})")
 

@@ -21,7 +21,7 @@ def build_backend(config: BackendConfig | None = None) -> LLMBackend:
         from autoformal.llm.openai_backend import OpenAICompatibleBackend
 
         config = config or OpenAIBackendConfig()
-        urls = split_base_urls(config.resolved_base_url())
+        urls = split_base_urls(config.require_base_url())
         if len(urls) > 1:
             return MultiEndpointBackend(config, urls)
         return OpenAICompatibleBackend(config)
