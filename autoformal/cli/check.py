@@ -11,7 +11,6 @@ import typer
 from autoformal.cli.app import app, read_input, read_text_file
 from autoformal.cli.boundary import ExitCode
 from autoformal.cli.output import shown
-from autoformal.corpus.jsonl import describe_json_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,6 +28,8 @@ def statements_and_skipped(text: str) -> tuple[list[str], list[str]]:
     and a note per JSONL line that was skipped (like bulk, a bad line costs that line, not the run)."""
     stripped = text.lstrip()
     if stripped.startswith("{"):
+        from autoformal.corpus.jsonl import describe_json_error  # here: `corpus` loads pydantic at start-up
+
         statements: list[str] = []
         skipped: list[str] = []
         for number, line in enumerate(text.splitlines(), start=1):
