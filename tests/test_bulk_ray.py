@@ -202,7 +202,7 @@ def test_cli_sigint_then_resume(tmp_path: Path, lean_dir: Path) -> None:
             "AUTOFORMAL_BACKTRANSLATION": "false",
         }
         command = [sys.executable, "-c", "from autoformal.cli import main; main()", "bulk", str(problems),
-                   "-o", str(out), "--ray", "local", "--actors", "2", "-k", "2"]  # fmt: skip
+                   "-o", str(out), "--ray", "local", "--actors", "2", "-k", "2", "-c", "2"]  # fmt: skip
         first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and (not out.exists() or len(out.read_bytes().splitlines()) < 3):

@@ -127,7 +127,7 @@ class KiminaCheckerConfig(EnvAliasedSettings):
     api_key: str | None = None
     timeout_s: PositiveFloat = Field(default=60.0, description="Per statement, enforced by the server.")
     batch_size: PositiveInt = Field(default=8, description="Snippets per HTTP request.")
-    server_repls: PositiveInt = Field(
+    server_repls: int = Field(
         default=4,
         description="The server's LEAN_SERVER_MAX_REPLS: how many snippets it elaborates at once "
         "(default: AUTOFORMAL_KIMINA_REPLS, else 4).",
@@ -142,6 +142,15 @@ class KiminaCheckerConfig(EnvAliasedSettings):
         description="HTTP read timeout for one batch (the server's per-snippet timeouts add up).",
     )
 
+    @field_validator("server_repls")
+    @classmethod
+    def _positive_repls(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(
+                f"server_repls (AUTOFORMAL_KIMINA_REPLS) is {value}; set it to the server's LEAN_SERVER_MAX_REPLS"
+            )
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _requests_sized_by_the_server(cls, data: Any) -> Any:
@@ -150,10 +159,11 @@ class KiminaCheckerConfig(EnvAliasedSettings):
         safety timeout (timeout x snippets + 10 s)."""
         if not isinstance(data, dict):
             return data
-        repls = data.get("server_repls") or 4
+        repls = data.get("server_repls")
+        repls = 4 if repls is None or repls == "" else repls
         data = {**data, "server_repls": repls}
         if data.get("max_concurrent_requests") is None:
-            wanted = KIMINA_SNIPPETS_PER_REPL * int(repls) / int(data.get("batch_size") or 8)
+            wanted = KIMINA_SNIPPETS_PER_REPL * max(1, int(repls)) / int(data.get("batch_size") or 8)
             data["max_concurrent_requests"] = max(2, math.ceil(wanted))
         return data
 
