@@ -111,7 +111,7 @@ def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | Non
     field_decls: list[LeanDeclaration] = []
     skipped_fields: list[str] = []
     for module, class_name in sorted(used_classes):
-        class_decls.append(declare_class(module, class_name))
+        class_decls.append(declare_class(module, class_name, options))
         for field in scan.fields.get(".".join(filter(None, [module, class_name])), []):
             try:
                 declaration = declare_field(module, class_name, field, scan.classes.get(module, []), options)
