@@ -1,0 +1,121 @@
+"""`--translate`: per typeable function, k sampled Lean defs, gated, then judged by the kernel on the docstring's
+examples (and, with `--run-python`, on differential examples); the best surviving def models the function.
+
+A def is accepted when it elaborates with the derived type and no example fails; candidates are ranked by
+examples passed (then sample order). Where none survives, the function stays `opaque`, and the report says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from autoformal.checking.semantic import SemanticChecker
+from autoformal.corpus.models import Declaration
+from autoformal.docstrings.evidence import DefVerdict, LeanExample, check_candidates, printable_examples
+from autoformal.docstrings.literals import doc_examples
+from autoformal.docstrings.source import PyFunction
+from autoformal.docstrings.translate import (
+    CandidateDef,
+    extract_def,
+    function_source,
+    lean_signature,
+    translation_messages,
+)
+from autoformal.docstrings.types import LeanDeclaration, TypeOptions
+from autoformal.errors import UntypableError
+from autoformal.llm.base import LLMBackend
+from autoformal.llm.models import GenerationRequest
+
+SearchDeclarations = Callable[[str], Sequence[Declaration]]
+
+
+class TranslationConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    samples: PositiveInt = Field(default=4, description="Defs sampled per function (k).")
+    temperature: float = Field(default=0.8, ge=0.0)
+    max_tokens: PositiveInt = 1024
+
+
+class FunctionModel(BaseModel):
+    """The Lean model of one function, and the evidence for it (the per-function JSON report)."""
+
+    signature: str | None = None
+    accepted: str | None = Field(default=None, description="The accepted def(s), one declaration per line.")
+    accepted_sample: int | None = None
+    why_none: str | None = Field(default=None, description="Why no def was accepted (the function stays opaque).")
+    refused: list[str] = Field(default_factory=list, description="Samples the gate or extraction refused, with why.")
+    candidates: list[DefVerdict] = Field(default_factory=list, description="Gated samples, best first.")
+    doctests_passed: int = 0
+    doctests_failed: int = 0
+    doctests_skipped: int = Field(default=0, description="Doctests not checked: unreadable or unprintable values.")
+
+    @property
+    def defs(self) -> tuple[str, ...]:
+        return tuple(self.accepted.split("\n")) if self.accepted else ()
+
+
+async def model_function(
+    function: PyFunction,
+    declaration: LeanDeclaration,
+    classes: Collection[str],
+    *,
+    backend: LLMBackend,
+    semantic: SemanticChecker,
+    header: str,
+    options: TypeOptions,
+    config: TranslationConfig,
+    search: SearchDeclarations | None = None,
+) -> FunctionModel:
+    try:
+        signature = lean_signature(function, declaration, classes, options)
+    except UntypableError as exc:
+        return FunctionModel(why_none=f"not translated: {exc}")
+    model = FunctionModel(signature=signature.text)
+    pairs, unread = doc_examples(function)
+    examples, unprintable = printable_examples(signature, [(e.args, e.expected) for e in pairs], "docstring")
+    model.doctests_skipped = unread + unprintable
+    retrieved = await asyncio.to_thread(search, function.docstring) if search is not None else []
+    messages = translation_messages(function, function_source(function), signature, retrieved)
+    request = GenerationRequest(
+        messages=messages, n=config.samples, temperature=config.temperature, max_tokens=config.max_tokens
+    )
+    (result,) = await backend.agenerate([request])
+    candidates: list[tuple[int, CandidateDef]] = []
+    for sample, completion in enumerate(result.completions):
+        extracted = extract_def(completion.text, signature.name)
+        if isinstance(extracted, str):
+            model.refused.append(f"sample {sample}: {extracted}")
+        elif all(extracted.defs != c.defs for _, c in candidates):
+            candidates.append((sample, extracted))
+    verdicts = await check_candidates(semantic, header, signature, candidates, examples) if candidates else []
+    return _decide(model, verdicts, examples)
+
+
+def _decide(model: FunctionModel, verdicts: list[DefVerdict], examples: list[LeanExample]) -> FunctionModel:
+    model.candidates = sorted(verdicts, key=lambda v: (not v.acceptable, -v.passed, v.sample))
+    best = model.candidates[0] if model.candidates else None
+    if best is not None and best.acceptable:
+        model.accepted, model.accepted_sample = best.text, best.sample
+        chosen = best
+    else:
+        model.why_none = _why_none(model, verdicts)
+        chosen = best if best is not None and best.elaborates else None
+    if chosen is not None:
+        docs = [v for v in chosen.examples if v.example.origin == "docstring"]
+        model.doctests_passed = sum(v.status == "passed" for v in docs)
+        model.doctests_failed = sum(v.status == "failed" for v in docs)
+    return model
+
+
+def _why_none(model: FunctionModel, verdicts: list[DefVerdict]) -> str:
+    if not verdicts:
+        return "no sample passed the safety gate" + (f" ({model.refused[0]})" if model.refused else "")
+    failing = next((v for v in verdicts if v.elaborates and v.failed), None)
+    if failing is not None:
+        first = failing.failed[0]
+        return f"every def fails an example, e.g. `{first.example.prop}` (Lean: {first.lean_message or 'not proved'})"
+    return f"no def elaborates with the derived type (Lean: {verdicts[0].lean_message})"
