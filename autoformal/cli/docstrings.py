@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from autoformal.cli.app import app
 from autoformal.cli.formalize import (
@@ -24,7 +25,7 @@ from autoformal.cli.formalize import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from autoformal.docstrings import DocstringReport
+    from autoformal.docstrings import DocstringReport, TypeOptions
     from autoformal.pipeline import Formalizer
 
 
@@ -55,23 +56,44 @@ def docstrings(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+    translate: Annotated[
+        bool,
+        typer.Option(
+            "--translate",
+            help="Translate each typeable function into a Lean def, kernel-check it on its doctests, and state "
+            "the specs about the accepted def (else the opaque declaration, said so).",
+        ),
+    ] = False,
+    declare_with: Annotated[
+        str,
+        typer.Option("--declare-with", help="`opaque` (Lean 4 since 2022) or `constant` (older Lean 4)."),
+    ] = "opaque",
 ) -> None:
-    """Specify every documented function of PATH as Lean theorems about an `opaque` model of it."""
+    """Specify every documented function of PATH as Lean theorems about a Lean model of it (`opaque`, or with
+    --translate a def the kernel checked against the docstring's examples)."""
     from rich.console import Console
 
     from autoformal.checking import DEFAULT_HEADER
     from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
-    from autoformal.errors import AutoformalError
+    from autoformal.errors import AutoformalError, ConfigurationError
 
     err = Console(stderr=True)
     header_text = header.read_text(encoding="utf-8") if header is not None else DEFAULT_HEADER
     try:
-        report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
+        if declare_with not in ("opaque", "constant"):
+            raise ConfigurationError(f"--declare-with {declare_with!r}: use `opaque` or `constant`")
+        options = TypeOptions(float_as_real=real, declaration_keyword=declare_with)  # type: ignore[arg-type]
+        report = plan_docstrings(path, header=header_text, options=options)
         _print_plan(err, report)
-        if not dry_run and report.pending_claims():
+        if translate and no_lean:
+            raise ConfigurationError("--translate needs Lean (the kernel checks each def); drop --no-lean")
+        if not dry_run and (report.pending_claims() or translate):
             config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
             with make_formalizer(config, err) as formalizer:
-                _formalize_with_progress(err, report, formalizer, concurrency)
+                if translate:
+                    _translate(err, report, formalizer, options, samples)
+                if report.pending_claims():
+                    _formalize_with_progress(err, report, formalizer, concurrency)
     except AutoformalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -114,6 +136,41 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
         f"{len(report.pending_claims())} claims to formalize, {report.undocumented} undocumented skipped",
         highlight=False,
     )
+
+
+def _translate(
+    err: Console, report: DocstringReport, formalizer: Formalizer, options: TypeOptions, samples: int | None
+) -> None:
+    from rich.table import Table
+
+    from autoformal.checking.semantic import SemanticChecker
+    from autoformal.docstrings.modelling import TranslationConfig
+    from autoformal.docstrings.spec import translate_docstrings
+    from autoformal.errors import ConfigurationError
+
+    if formalizer.checker is None:
+        raise ConfigurationError("--translate needs Lean (the kernel checks each def); configure a checker")
+    retrievers = formalizer.parts.retrievers
+    with err.status("translating functions into Lean defs"):
+        asyncio.run(
+            translate_docstrings(
+                report,
+                formalizer.backend,
+                SemanticChecker(formalizer.checker),
+                options=options,
+                config=TranslationConfig(samples=samples or TranslationConfig().samples),
+                search=lambda text: retrievers.search(text)[0],
+            )
+        )
+    table = Table("function", "Lean model", "doctests proved / failed / skipped", title="translations")
+    for function in report.functions:
+        if function.model is None:
+            continue
+        model = function.model
+        shown = Text(model.accepted) if model.accepted else Text(f"opaque: {model.why_none}", style="yellow")
+        counts = f"{model.doctests_passed} / {model.doctests_failed} / {model.doctests_skipped}"
+        table.add_row(Text(function.qualname), shown, counts)
+    err.print(table)
 
 
 def _formalize_with_progress(

@@ -123,7 +123,7 @@ def extract_def(answer: str, name: str) -> CandidateDef | str:
     last = document.preamble[-1]
     if last.keyword != "def" or last.name != name:
         return f"the last declaration is `{last.keyword} {last.name}`, not `def {name}`"
-    defs = tuple(_one_line(d.text) for d in document.preamble)
+    defs = tuple(one_line(d.text) for d in document.preamble)
     one_lined = "\n".join([*defs, _PROBE])
     try:
         same = canonical_form(one_lined) == canonical_form(probe) and check_safe(one_lined).ok
@@ -134,5 +134,6 @@ def extract_def(answer: str, name: str) -> CandidateDef | str:
     return CandidateDef(defs=defs)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """A declaration on one line: comments blanked, line breaks (and the indentation after them) to one space."""
     return re.sub(r"\s*\n\s*", " ", blank_comments(text)).strip()

@@ -1,0 +1,70 @@
+"""Shared by the translation tests: a scripted model for `examples/translate/small.py` (correct defs, an
+off-by-one, gate-refused answers) and spec theorems about whatever models each function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SMALL = Path(__file__).resolve().parents[1] / "examples" / "translate" / "small.py"
+
+CORRECT = {
+    "sum_list": (
+        "def small.sum_list (xs : List Int) : Int :=\n  match xs with\n  | [] => 0\n  | x :: rest => x + sum_list rest"
+    ),
+    "max_of_two": "def small.max_of_two (a : Int) (b : Int) : Int := if a ≥ b then a else b",
+    "reverse_list": "def small.reverse_list (xs : List Int) : List Int := xs.reverse",
+    "count_evens": (
+        "def small.count_evens (xs : List Int) : Int := Int.ofNat (xs.filter (fun (x : Int) => x % 2 == 0)).length"
+    ),
+    "clamp": (
+        "def small.clamp (x : Int) (low : Int) (high : Int) : Int := "
+        "if x < low then low else if high < x then high else x"
+    ),
+}
+#: Deliberately wrong: off by one (the fold starts at 1; the clamp's upper bound is high + 1).
+OFF_BY_ONE = {
+    "sum_list": "def small.sum_list (xs : List Int) : Int := xs.foldl (fun a b => a + b) 1",
+    "clamp": (
+        "def small.clamp (x : Int) (low : Int) (high : Int) : Int := "
+        "if x < low then low else if high < x then high + 1 else x"
+    ),
+}
+#: Answers the gate must refuse before Lean sees them.
+REFUSED = {
+    "partial": "partial def small.{name} (xs : List Int) : Int := 0",
+    "attribute": "@[simp] def small.{name} (xs : List Int) : Int := 0",
+}
+
+
+class TranslationResponder:
+    """Translation prompts: per function, the answers of `plan[name]` (by kind), cycled over n. Spec prompts:
+    a theorem about the function the prompt names (so it refers to whatever the context declares)."""
+
+    def __init__(self, plan: dict[str, list[str]]) -> None:
+        self.plan = plan
+        self.translation_prompts: list[str] = []
+
+    def __call__(self, request: dict[str, Any]) -> list[str]:
+        n = int(request.get("n") or 1)
+        text = request["messages"][-1]["content"]
+        name = next((f for f in CORRECT if f"small.{f} " in text or f"small.{f}`" in text), "sum_list")
+        if "Translate this Python function" in text:
+            self.translation_prompts.append(text)
+            answers = [self._answer(kind, name) for kind in self.plan.get(name, ["correct"])]
+            return [f"```lean\n{answers[i % len(answers)]}\n```" for i in range(n)]
+        arity = CORRECT[name].split(":=")[0].count("(")
+        args = " ".join(f"x{i}" for i in range(arity))
+        binders = " ".join(
+            f"(x{i} : {'List Int' if 'xs' in CORRECT[name].split(':=')[0] else 'Int'})" for i in range(arity)
+        )
+        statement = f"theorem spec {binders} : small.{name} {args} = small.{name} {args} := sorry"
+        return [statement] * n
+
+    @staticmethod
+    def _answer(kind: str, name: str) -> str:
+        if kind == "correct":
+            return CORRECT[name]
+        if kind == "off_by_one":
+            return OFF_BY_ONE[name]
+        return REFUSED[kind].format(name=name)
