@@ -17,7 +17,7 @@ def test_project_with_a_built_repl_is_used_without_repl_dir(tmp_path: Path) -> N
     config = ReplCheckerConfig(project_dir=install.directory, repl_dir=None, lake_path=install.lake, num_workers=1)
     with ReplChecker(config) as checker:
         [ok, bad] = checker.check_sync(
-            ["theorem t (n : Nat) : n + 0 = n := sorry", 'theorem u (n : Nat) : n + "a" = n := sorry'],
+            ["theorem t (n : Nat) : n + 0 = n := sorry", "theorem u (n : Nat) : n + \"a\" = n := sorry"],
             "import Mathlib",
         )
     assert ok.ok and ok.status == "ok"

@@ -141,7 +141,9 @@ async def test_failures_are_tool_errors_and_the_server_survives(server_env: dict
         # no index: the error says how to build one
         assert "autoformal index build" in _error_text(await client.call_tool("search_mathlib", {"query": "primes"}))
         # a Lean timeout costs that statement only (the stand-in hangs on this name)
-        hung = _structured(await client.call_tool("check", {"statement": "theorem standin_fault_hang : True := sorry"}))
+        hung = _structured(
+            await client.call_tool("check", {"statement": "theorem standin_fault_hang : True := sorry"})
+        )
         assert hung["lean"]["status"] == "timeout"
         # ... and the server still answers
         ok = _structured(await client.call_tool("check", {"statement": "theorem ok (n : Nat) : n = n := sorry"}))

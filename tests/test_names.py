@@ -110,10 +110,8 @@ def test_bound_variables_are_not_constants() -> None:
 
 
 def test_single_letters_are_auto_bound_and_notation_is_skipped() -> None:
-    result = check(
-        "theorem t : x + α₁ = y' ∧ (2 : ℝ≥0∞) = ⊤ ∧ 𝓝 x = ⊥ ∧ conj z = z ∧ n.succ = 1 := sorry",
-        "set_option autoImplicit false",
-    )
+    result = check("theorem t : x + α₁ = y' ∧ (2 : ℝ≥0∞) = ⊤ ∧ 𝓝 x = ⊥ ∧ conj z = z ∧ n.succ = 1 := sorry",
+                   "set_option autoImplicit false")
     assert result.ok and not result.unverified
 
 
@@ -122,7 +120,7 @@ def test_header_and_preamble_declarations_are_in_scope() -> None:
         "import Mathlib\nopen Set\nset_option autoImplicit false\n"
         "def is_topology (X : Type*) (T : Set (Set X)) := univ ∈ T\n"
         "variable {Gr : Type*} [Group Gr]\n"
-        'local notation "lim" => 0\n'
+        "local notation \"lim\" => 0\n"
         "namespace Foo\n"
         "def bar := 1\n"
     )
@@ -171,13 +169,8 @@ def test_unparsed_statements_are_not_judged() -> None:
 
 def _write_corpus(path: Path) -> None:
     records = [
-        {
-            "name": "Finset.prod",
-            "kind": "def",
-            "signature": "(s : Finset α) (f : α → β) : β",
-            "attributes": ["to_additive"],
-            "namespace": "Finset",
-        },
+        {"name": "Finset.prod", "kind": "def", "signature": "(s : Finset α) (f : α → β) : β",
+         "attributes": ["to_additive"], "namespace": "Finset"},
         {"name": "Finset", "kind": "structure", "signature": "(α : Type*)"},
         {"name": "Real.sqrt", "kind": "def", "signature": "(x : ℝ) : ℝ", "namespace": "Real"},
         {"name": "Real.pi", "kind": "def", "signature": ": ℝ", "namespace": "Real"},
@@ -358,19 +351,8 @@ def test_names_auto_uses_the_retrieval_index_names_file(tmp_path: Path) -> None:
 # (QuotientMap → IsQuotientMap, setOf → Set.ofPred, ...) and the ProofNet-lean4 helpers again.
 GOLD_UNKNOWN = {"Rl.IsOpen", "K_topology.IsOpen", "Complex.abs"}
 GOLD_AUTO_BOUND = {
-    "QuotientMap",
-    "LocPathConnectedSpace",
-    "TopologicalGroup",
-    "IsNormalSubgroup",
-    "Inf",
-    "Sup",
-    "setOf",
-    "Xor'",
-    "is_topology",
-    "countably_compact",
-    "lower_limit_topology",
-    "rational",
-    "limit_point_compact",
+    "QuotientMap", "LocPathConnectedSpace", "TopologicalGroup", "IsNormalSubgroup", "Inf", "Sup", "setOf", "Xor'",
+    "is_topology", "countably_compact", "lower_limit_topology", "rational", "limit_point_compact",
 }
 
 

@@ -294,7 +294,7 @@ def test_context_is_shown_to_the_model_and_checked_before_the_candidate(server, 
 
 
 def test_model_output_cannot_smuggle_commands_past_the_gate(standin, tmp_path, embedder) -> None:
-    evil = '```lean\n#eval IO.println "hi"\ntheorem t (n : ℕ) : n = n := sorry\n```'
+    evil = "```lean\n#eval IO.println \"hi\"\ntheorem t (n : ℕ) : n = n := sorry\n```"
     with OpenAIStubServer(lambda r: [evil] * r["n"]) as server:
         config = make_config(server, standin, tmp_path, samples=2, backtranslation=False)
         with Formalizer(config, embedder=embedder) as formalizer:

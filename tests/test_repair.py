@@ -81,7 +81,10 @@ def test_repair_and_revision_prompts_fence_every_text_as_data(attack: str) -> No
 
 
 def test_repair_prompt_drops_declarations_before_cutting_the_failed_statement() -> None:
-    declarations = [Declaration(name=f"D{i}", kind="theorem", signature=f": {'x ' * 200}") for i in range(10)]
+    declarations = [
+        Declaration(name=f"D{i}", kind="theorem", signature=f": {'x ' * 200}")
+        for i in range(10)
+    ]
     statement = "theorem t : " + " + ".join(["1"] * 300) + " = 300 := sorry"
     budget = PromptBudget(max_prompt_tokens=1500)
     user = build_repair_messages(ADD_ZERO, statement, "error at line 1, column 0: boom", declarations, budget)[1]
@@ -229,7 +232,9 @@ def test_unknown_names_are_repaired_without_a_lean_check(standin, tmp_path) -> N
     responder = RepairResponder([RepairScript("square root", (bad, good), marker="Real.sqrtt")])
     with (
         OpenAIStubServer(responder) as server,
-        Formalizer(make_config(server, standin, tmp_path), name_checker=NameChecker(table)) as formalizer,
+        Formalizer(
+            make_config(server, standin, tmp_path), name_checker=NameChecker(table)
+        ) as formalizer,
     ):
         result = formalizer.formalize("The square root of x * x is x for x ≥ 0.", header="")
     assert result.stage_counts["names"] == 0

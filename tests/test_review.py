@@ -42,9 +42,7 @@ def _bulk_output(path: Path) -> Path:
             "candidates": [
                 _candidate(1, "theorem a (n : Nat) : n + 0 = n := sorry"),
                 _candidate(2, "theorem b (n : Nat) : n + 1 = n := sorry"),
-                _candidate(
-                    3, "theorem c {α : Type} [inst : Inhabited α] (l : List α) (h : l = [x, y]) : True := sorry"
-                ),  # noqa: E501
+                _candidate(3, "theorem c {α : Type} [inst : Inhabited α] (l : List α) (h : l = [x, y]) : True := sorry"),  # noqa: E501
             ],
             "errors": [],
         },

@@ -115,10 +115,8 @@ def test_every_iff_wording_asks_for_an_equivalence(wording: str) -> None:
 def test_find_all_answers_are_characterisations_not_witnesses() -> None:
     # The standard answer form of "find all n such that ..." is `P n ↔ n = 1`: no iff wording, no ∃.
     answer = "theorem t (n : ℕ) (hn : 0 < n) : n ∣ 2 ^ n - 1 ↔ n = 1 := sorry"
-    for text in (
-        "Find all positive integers n such that n divides 2^n - 1.",
-        "Determine all positive integers n for which n divides 2^n - 1.",
-    ):
+    for text in ("Find all positive integers n such that n divides 2^n - 1.",
+                 "Determine all positive integers n for which n divides 2^n - 1."):
         assert parts(text, answer)["relations"] == 1.0
         assert parts(text, answer)["quantifiers"] == 1.0
     # Without a find-all question, ↔ still claims a converse the text does not state.
@@ -185,11 +183,9 @@ def test_existence_is_read_off_the_claim_not_the_premises() -> None:
     assert parts(domain, ring)["quantifiers"] == 1.0
     # "has a", "there exists" inside a premise clause (if/suppose/let ...) are assumptions, not the claim.
     stmt = "theorem t (f : ℝ → ℝ) (hf : ContDiff ℝ 1 f) : LipschitzOnWith 1 f (Set.Icc 0 1) := sorry"
-    for text in (
-        "Prove that if f has a continuous derivative, then f is Lipschitz on [0, 1].",
-        "Suppose f has a continuous derivative. Show that f is Lipschitz on [0, 1].",
-        "Let f be a function that has a continuous derivative. Prove that f is Lipschitz on [0, 1].",
-    ):
+    for text in ("Prove that if f has a continuous derivative, then f is Lipschitz on [0, 1].",
+                 "Suppose f has a continuous derivative. Show that f is Lipschitz on [0, 1].",
+                 "Let f be a function that has a continuous derivative. Prove that f is Lipschitz on [0, 1]."):
         assert not informal_facts(text).mentions_exists
         assert parts(text, stmt)["quantifiers"] == 1.0
     # The claim keeps its existence words, also after a premise and next to "if and only if".
@@ -199,10 +195,9 @@ def test_existence_is_read_off_the_claim_not_the_premises() -> None:
 
 
 def test_positive_integers_and_residue_rings_are_not_a_domain_mismatch() -> None:
-    assert (
-        parts("Show that n + 1 > n for every positive integer n.", "theorem t (n : ℕ) : n + 1 > n := sorry")["domains"]
-        == 1.0
-    )
+    assert parts("Show that n + 1 > n for every positive integer n.", "theorem t (n : ℕ) : n + 1 > n := sorry")[
+        "domains"
+    ] == 1.0
     text = r"Prove that multiplication in $\mathbb{Z}/n\mathbb{Z}$ is associative."
     assert parts(text, "theorem t (n : ℕ) (a b c : ZMod n) : a * b * c = a * (b * c) := sorry")["domains"] == 1.0
     poly = "Prove that x^2 - 2 is irreducible in Q[x]."

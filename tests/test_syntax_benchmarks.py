@@ -51,10 +51,8 @@ def test_parse_rate(shared_data: Path, relpath: str, field: str, capsys: pytest.
             failures.append(f"{row['id']}: {exc.reason} (line {exc.line}, column {exc.column})")
     rate = 1 - len(failures) / len(counted)
     with capsys.disabled():
-        print(
-            f"\n[parse rate] {relpath}:{field}: {len(counted) - len(failures)}/{len(counted)} = {rate:.2%}"
-            f" ({len(rows) - len(counted)} flagged-truncated rows excluded)"
-        )
+        print(f"\n[parse rate] {relpath}:{field}: {len(counted) - len(failures)}/{len(counted)} = {rate:.2%}"
+              f" ({len(rows) - len(counted)} flagged-truncated rows excluded)")
         for failure in failures:
             print(f"    unsupported: {failure}")
     assert rate >= BAR, failures

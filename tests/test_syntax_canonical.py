@@ -65,33 +65,8 @@ def test_canonical_form_is_a_lean_document() -> None:
 NAMES = st.sampled_from(["x", "y", "z", "n", "a₁", "h'", "f"])
 CONSTS = st.sampled_from(["Real.sqrt", "Finset.range", "Nat.succ", "S", "ℝ", "ℕ", "π"])
 BINOPS = st.sampled_from(
-    [
-        "↔",
-        "→",
-        "∨",
-        "∧",
-        "×",
-        "=",
-        "≠",
-        "<",
-        "≤",
-        "∈",
-        "⊆",
-        "∣",
-        "+",
-        "-",
-        "∪",
-        "*",
-        "/",
-        "%",
-        "∩",
-        "•",
-        "^",
-        "∘",
-        "::",
-        "++",
-        "⊞",
-    ]
+    ["↔", "→", "∨", "∧", "×", "=", "≠", "<", "≤", "∈", "⊆", "∣", "+", "-", "∪", "*", "/", "%", "∩", "•", "^", "∘",
+     "::", "++", "⊞"]
 )
 UNOPS = st.sampled_from(["¬", "-", "↑", "√"])
 POSTFIX = st.sampled_from(["⁻¹", "!", "ᶜ"])
@@ -136,11 +111,8 @@ def _extend(children: st.SearchStrategy[Term]) -> st.SearchStrategy[Term]:
             _bound(children),
             children,
         ),
-        st.builds(
-            lambda bs, body: Term("fun", args=(body,), binders=tuple(bs)),
-            st.lists(NAMES.map(Bound), min_size=1, max_size=2),
-            children,
-        ),
+        st.builds(lambda bs, body: Term("fun", args=(body,), binders=tuple(bs)),
+                  st.lists(NAMES.map(Bound), min_size=1, max_size=2), children),
         st.builds(lambda n, body: Term("setof", args=(body,), binders=(Bound(n),)), NAMES, children),
         st.builds(lambda k, a: Term(k, args=(a,)), st.sampled_from(["abs", "norm"]), children),
         st.builds(lambda a: Term("floor", "₊", (a,)), children),

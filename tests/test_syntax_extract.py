@@ -61,7 +61,8 @@ theorem count (S : Finset ℕ) (h : ∀ n, n ∈ S ↔ n ∣ 12) : S.card = answ
 ```"""
     [statement] = extract_statements(out)
     assert statement == (
-        "abbrev answer : ℕ := 12\n\ntheorem count (S : Finset ℕ) (h : ∀ n, n ∈ S ↔ n ∣ 12) : S.card = answer := sorry"
+        "abbrev answer : ℕ := 12\n\n"
+        "theorem count (S : Finset ℕ) (h : ∀ n, n ∈ S ↔ n ∣ 12) : S.card = answer := sorry"
     )
     assert check_safe(statement).ok
     doc = parse_document(statement)

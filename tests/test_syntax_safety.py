@@ -25,14 +25,14 @@ SAFE = [
 ]
 
 UNSAFE = {
-    '#eval IO.println "pwned"': "#eval",
+    "#eval IO.println \"pwned\"": "#eval",
     "theorem t : 1 = 1 := sorry\n#eval 1": "#eval",
     "theorem t : 1 = 1 := sorry #print axioms t": "#print",
-    'run_cmd Lean.logInfo "x"': "run_cmd",
-    'macro "foo" : term => `(1)\ntheorem t : 1 = 1 := sorry': "macro",
-    'elab "foo" : term => return default': "elab",
-    'syntax "foo" : term': "syntax",
-    'notation "ℵ" => 1\ntheorem t : ℵ = 1 := sorry': "notation",
+    "run_cmd Lean.logInfo \"x\"": "run_cmd",
+    "macro \"foo\" : term => `(1)\ntheorem t : 1 = 1 := sorry": "macro",
+    "elab \"foo\" : term => return default": "elab",
+    "syntax \"foo\" : term": "syntax",
+    "notation \"ℵ\" => 1\ntheorem t : ℵ = 1 := sorry": "notation",
     "import Mathlib\ntheorem t : 1 = 1 := sorry": "import",
     "set_option maxHeartbeats 0 in\ntheorem t : 1 = 1 := sorry": "set_option",
     "open Lean in\ntheorem t : 1 = 1 := sorry": "open",
@@ -54,7 +54,7 @@ UNSAFE = {
     "theorem t : (1 = 1 := sorry": "does not parse",
     # desynchronisation attempts: Lean reads `#eval` where a naive comment stripper would not
     "theorem t : f '\"' = 1 := sorry -- \"\n#eval 1": "#eval",
-    'theorem t : r#" " -- "# = 1 := sorry': "`r#`",
+    "theorem t : r#\" \" -- \"# = 1 := sorry": "`r#`",
     "theorem t : 1 = 1 := sorry /- -/ #exit": "#exit",
     "theorem t\u202e : 1 = 1 := sorry": "bidirectional",
     "theorem t : 1 = 1 := sorry\x00": "control",
@@ -104,40 +104,16 @@ FRAGMENTS = [
     "«weird name»",
 ]
 COMMANDS = [
-    "#eval 1",
-    "#print t",
-    "#exit",
-    "run_cmd pure ()",
-    "run_tac skip",
-    "macro",
-    "macro_rules",
-    "syntax",
-    "elab",
-    "elab_rules",
-    "notation",
-    "infixl",
-    "import Lean",
-    "set_option pp.all true",
-    "open Lean",
-    "unsafe",
-    "partial",
-    "@[simp]",
-    "@[implemented_by f]",
-    "initialize",
-    "builtin_initialize",
-    "instance",
-    "attribute [simp] t",
-    "native_decide",
-    "by_elab",
-    "deriving Repr",
-    "declare_syntax_cat",
-    "IO.println",
-    "Lean.Elab.Command",
+    "#eval 1", "#print t", "#exit", "run_cmd pure ()", "run_tac skip", "macro", "macro_rules", "syntax", "elab",
+    "elab_rules", "notation", "infixl", "import Lean", "set_option pp.all true", "open Lean", "unsafe", "partial",
+    "@[simp]", "@[implemented_by f]", "initialize", "builtin_initialize", "instance", "attribute [simp] t",
+    "native_decide", "by_elab", "deriving Repr", "declare_syntax_cat", "IO.println", "Lean.Elab.Command",
 ]
 FORBIDDEN_ORACLE = re.compile(
     r"#[A-Za-z]|run_cmd|run_tac|macro|syntax|\belab|notation|infixl|import|set_option|\bopen\b|unsafe|partial|@\["
     r"|initialize|instance|attribute|native_decide|by_elab|deriving|declare_syntax_cat|IO\.|Lean\.Elab"
 )
+
 
 
 def without_comments(text: str) -> str:
