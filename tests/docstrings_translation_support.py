@@ -36,6 +36,15 @@ REFUSED = {
     "attribute": "@[simp] def small.{name} (xs : List Int) : Int := 0",
 }
 
+#: What the scripted model answers per function (cycled over the k samples).
+PLAN = {
+    "sum_list": ["off_by_one", "partial", "correct"],
+    "clamp": ["attribute", "off_by_one"],  # nothing survives: clamp falls back to the opaque declaration
+    "max_of_two": ["correct"],
+    "reverse_list": ["correct"],
+    "count_evens": ["correct"],
+}
+
 
 class TranslationResponder:
     """Translation prompts: per function, the answers of `plan[name]` (by kind), cycled over n. Spec prompts:
@@ -68,3 +77,31 @@ class TranslationResponder:
         if kind == "off_by_one":
             return OFF_BY_ONE[name]
         return REFUSED[kind].format(name=name)
+
+
+TRANSCRIPT = Path(__file__).resolve().parent / "fixtures" / "translation_core_lean.jsonl"
+
+
+def record_transcript(requests: list[dict[str, Any]], project: Path, lake: Path, out: Path) -> None:
+    """Send `requests` (as a stand-in session logged them) to the real REPL of `project`, in order, and write
+    each with the real reply as `{"request", "response"}` lines (the stand-in replays them by command)."""
+    import json
+    import subprocess
+
+    repl = project / ".lake" / "build" / "bin" / "repl"
+    with subprocess.Popen(
+        [str(lake), "env", str(repl)], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        lines = []
+        for request in requests:
+            process.stdin.write(json.dumps(request, ensure_ascii=False) + "\n\n")
+            process.stdin.flush()
+            reply: list[str] = []
+            while (line := process.stdout.readline()).strip() or not reply:
+                if line == "":
+                    break
+                reply.append(line)
+            lines.append(json.dumps({"request": request, "response": json.loads("".join(reply))}, ensure_ascii=False))
+        process.stdin.close()
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")

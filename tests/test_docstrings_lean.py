@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from docstrings_translation_support import CORRECT, SMALL, TranslationResponder
+from docstrings_translation_support import CORRECT, PLAN, SMALL, TranslationResponder
 
 from autoformal.checking import ReplChecker, ReplCheckerConfig
 from autoformal.checking.gate import TrustedContextGate, with_context
@@ -65,14 +65,7 @@ def _formalizer_config(server: OpenAIStubServer, real_lean: ReplCheckerConfig, t
 def test_translations_are_kernel_checked_and_specs_refer_to_the_accepted_defs(
     real_lean: ReplCheckerConfig, tmp_path: Path
 ) -> None:
-    plan = {
-        "sum_list": ["off_by_one", "partial", "correct"],
-        "clamp": ["attribute", "off_by_one"],  # nothing survives: clamp falls back to constant, explicitly
-        "max_of_two": ["correct"],
-        "reverse_list": ["correct"],
-        "count_evens": ["correct"],
-    }
-    responder = TranslationResponder(plan)
+    responder = TranslationResponder(PLAN)
     options = TypeOptions(declaration_keyword="constant")
     report = plan_docstrings(SMALL, header="", options=options)
     with OpenAIStubServer(responder) as server, Formalizer(_formalizer_config(server, real_lean, tmp_path)) as fz:

@@ -1,0 +1,166 @@
+"""`autoformal docstrings --translate` without real Lean: Python values printed as Lean literals, examples read
+from docstrings, the gate on translated defs, and the whole flow on the stand-in REPL replaying real core-Lean
+replies (`tests/fixtures/translation_core_lean.jsonl`, recorded with `record_transcript` from the same flow)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from docstrings_translation_support import CORRECT, PLAN, SMALL, TRANSCRIPT, TranslationResponder
+from typer.testing import CliRunner
+
+from autoformal.checking import ReplChecker, ReplCheckerConfig
+from autoformal.checking.semantic import SemanticChecker
+from autoformal.cli import app
+from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+from autoformal.docstrings.literals import UnprintableValue, doc_examples, lean_literal
+from autoformal.docstrings.modelling import TranslationConfig
+from autoformal.docstrings.spec import translate_docstrings
+from autoformal.docstrings.translate import extract_def, one_line
+from autoformal.llm import OpenAIBackendConfig
+from autoformal.llm.openai_backend import OpenAICompatibleBackend
+from autoformal.testing.openai_server import OpenAIStubServer
+from autoformal.testing.standin_repl import StandinInstall, install_standin
+
+
+@pytest.mark.parametrize(
+    "value, annotation, expected",
+    [
+        (3, "int", "3"),
+        (-3, "int", "(-3)"),
+        (True, "bool", "true"),
+        ('a "q"\n\\', "str", '"a \\"q\\"\\n\\\\"'),
+        ([1, -2], "list[int]", "[1, (-2)]"),
+        ([], "list[str]", "[]"),
+        ((1, "x"), "tuple[int, str]", '(1, "x")'),
+        ((1, 2), "tuple[int, ...]", "[1, 2]"),
+        (None, "Optional[int]", "none"),
+        (4, "int | None", "(some 4)"),
+        ({"a": 1}, "dict[str, int]", '[("a", 1)]'),
+    ],
+)
+def test_python_values_print_as_lean_literals(value: object, annotation: str, expected: str) -> None:
+    assert lean_literal(value, annotation) == expected
+
+
+@pytest.mark.parametrize(
+    "value, annotation",
+    [(1.5, "float"), ({1}, "set[int]"), (True, "int"), (1, "bool"), ("\x01", "str"), ([1, "a"], "list[int]")],
+)
+def test_values_without_a_faithful_literal_are_refused(value: object, annotation: str) -> None:
+    with pytest.raises(UnprintableValue):
+        lean_literal(value, annotation)
+
+
+def test_doctests_and_examples_lines_are_read() -> None:
+    scan = plan_docstrings(SMALL, header="")
+    examples = {f.qualname: doc_examples(f.python) for f in scan.functions if f.python is not None}
+    assert [(e.args, e.expected) for e in examples["sum_list"][0]] == [(([3, 1, 2],), 6), (([],), 0)]
+    assert [(e.args, e.expected) for e in examples["count_evens"][0]] == [(([1, 2, 4, 7],), 2), (([],), 0)]
+    assert [e.args for e in examples["clamp"][0]] == [(5, 0, 3), (-1, 0, 3), (2, 0, 3)]
+    assert all(unread == 0 for _, unread in examples.values())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "partial def m.f (x : Int) : Int := m.f x",
+        "@[simp] def m.f (x : Int) : Int := x",
+        "unsafe def m.f (x : Int) : Int := x",
+        "@[implemented_by m.g] def m.f (x : Int) : Int := x",
+        "def m.f (x : Int) : Int := x\n#eval m.f 1",
+        "#eval IO.println 1\ndef m.f (x : Int) : Int := x",
+        "set_option maxRecDepth 100 in\ndef m.f (x : Int) : Int := x",
+        "def m.f (x : Int) : Int := by exact x",
+        "def m.f : Int → Int\n  | 0 => 1\n  | n => n",
+        "def m.f (x : Int) : Int := x\ntermination_by x",
+    ],
+)
+def test_the_gate_refuses_unsafe_or_non_term_defs(answer: str) -> None:
+    refused = extract_def(f"```lean\n{answer}\n```", "m.f")
+    assert isinstance(refused, str) and refused.startswith("refused by the safety gate")
+
+
+def test_a_def_with_helpers_comments_and_layout_is_one_lined_without_changing_meaning() -> None:
+    answer = (
+        "Here it is:\n```lean\ndef m.step (a : Int) (b : Int) : Int := a + b  -- helper\n"
+        "/- the fold -/\ndef m.f (xs : List Int) : Int :=\n  xs.foldl m.step 0\n```"
+    )
+    candidate = extract_def(answer, "m.f")
+    assert not isinstance(candidate, str)
+    assert candidate.defs == (
+        "def m.step (a : Int) (b : Int) : Int := a + b",
+        "def m.f (xs : List Int) : Int := xs.foldl m.step 0",
+    )
+    assert extract_def(answer, "m.g") == "the last declaration is `def m.f`, not `def m.g`"
+
+
+@pytest.fixture
+def replayed_lean(tmp_path: Path) -> StandinInstall:
+    return install_standin(tmp_path / "proj", transcripts=TRANSCRIPT)
+
+
+def test_translation_flow_on_the_standin_replaying_core_lean(replayed_lean: StandinInstall) -> None:
+    options = TypeOptions(declaration_keyword="constant")
+    report = plan_docstrings(SMALL, header="", options=options)
+    config = ReplCheckerConfig(project_dir=replayed_lean.directory, lake_path=replayed_lean.lake, num_workers=1)
+    responder = TranslationResponder(PLAN)
+    with OpenAIStubServer(responder) as server, ReplChecker(config) as checker:
+        backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
+        asyncio.run(
+            translate_docstrings(
+                report, backend, SemanticChecker(checker), options=options, config=TranslationConfig(samples=3)
+            )
+        )
+    models = {f.qualname: f.model for f in report.functions if f.model is not None}
+    for name in ("sum_list", "max_of_two", "reverse_list", "count_evens"):
+        assert models[name].accepted == one_line(CORRECT[name]), models[name].why_none
+        assert models[name].doctests_failed == 0 and models[name].doctests_passed >= 1
+    wrong = next(c for c in models["sum_list"].candidates if c.sample == 0)
+    assert wrong.elaborates and [v.example.prop for v in wrong.failed] == [
+        "small.sum_list [3, 1, 2] = 6",
+        "small.sum_list [] = 0",
+    ]
+    assert models["clamp"].accepted is None and "small.clamp 5 0 3 = 3" in (models["clamp"].why_none or "")
+    # The prompt carried the Python source and the derived signature.
+    prompt = next(p for p in responder.translation_prompts if "small.sum_list" in p)
+    assert "total += x" in prompt and "def small.sum_list (xs : List Int) : Int := ..." in prompt
+    text = render_lean(report).text
+    assert "-- FALLBACK to opaque for `small.clamp`" in text
+    assert "example : small.count_evens [1, 2, 4, 7] = 2 := by decide" in text
+
+
+def test_cli_translate_reports_per_function(
+    replayed_lean: StandinInstall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenAIStubServer(TranslationResponder(PLAN)) as server:
+        monkeypatch.setenv("AUTOFORMAL_BASE_URL", server.base_url)
+        monkeypatch.setenv("AUTOFORMAL_MODEL", server.model)
+        monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(replayed_lean.directory))
+        monkeypatch.setenv("AUTOFORMAL_LEAN_REPL", str(replayed_lean.directory))
+        monkeypatch.setenv("PATH", f"{replayed_lean.directory}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("AUTOFORMAL_CACHE_PATH", str(tmp_path / "cache.sqlite"))
+        monkeypatch.setenv("AUTOFORMAL_RETRIEVAL", "off")
+        monkeypatch.setenv("AUTOFORMAL_CHECKER__NUM_WORKERS", "1")
+        monkeypatch.delenv("AUTOFORMAL_CONFIG", raising=False)
+        header = tmp_path / "empty.lean"
+        header.write_text("", encoding="utf-8")
+        result = CliRunner().invoke(
+            app,
+            [
+                *("docstrings", str(SMALL), "--translate", "-k", "3", "--declare-with", "constant"),
+                *("--header", str(header), "--json", "-o", str(tmp_path / "Specs.lean")),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    models = {f["qualname"]: f["model"] for f in payload["functions"]}
+    assert payload["translated"] is True
+    assert models["reverse_list"]["accepted"] == CORRECT["reverse_list"]
+    assert models["reverse_list"]["doctests_passed"] == 1
+    assert models["clamp"]["accepted"] is None and models["clamp"]["why_none"]
+    assert "def small.reverse_list" in (tmp_path / "Specs.lean").read_text(encoding="utf-8")
