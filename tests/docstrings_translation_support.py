@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autoformal.docstrings.modelling import DifferentialConfig
+
 SMALL = Path(__file__).resolve().parents[1] / "examples" / "translate" / "small.py"
 
 CORRECT = {
@@ -44,6 +46,9 @@ PLAN = {
     "reverse_list": ["correct"],
     "count_evens": ["correct"],
 }
+
+#: The differential run of the translation tests (hypothesis draws are seeded, so the flow is reproducible).
+DIFFERENTIAL = DifferentialConfig(examples=10)
 
 
 class TranslationResponder:
@@ -105,3 +110,18 @@ def record_transcript(requests: list[dict[str, Any]], project: Path, lake: Path,
             lines.append(json.dumps({"request": request, "response": json.loads("".join(reply))}, ensure_ascii=False))
         process.stdin.close()
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def assert_differential(models: dict[str, Any]) -> None:
+    """With DIFFERENTIAL: correct defs agree with Python on every drawn input; the off-by-ones are caught with a
+    counterexample shrunk to a minimal input, in Python and Lean syntax."""
+    for name in ("max_of_two", "reverse_list", "count_evens"):
+        model = models[name]
+        assert model.examples_tried == model.examples_agreed == DIFFERENTIAL.examples, name
+    assert models["sum_list"].network_isolated in (True, False) and models["sum_list"].python_error is None
+    found = models["sum_list"].counterexample
+    assert found is not None and found.sample == 0  # the foldl from 1, not the accepted def
+    assert (found.python, found.lean) == ("sum_list([]) == 0", "small.sum_list [] = 0")
+    clamp = models["clamp"].counterexample
+    assert clamp is not None and clamp.sample == 1
+    assert (clamp.python, clamp.lean) == ("clamp(1, 0, 0) == 0", "small.clamp 1 0 0 = 0")

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from docstrings_translation_support import CORRECT, PLAN, SMALL, TranslationResponder
+from docstrings_translation_support import CORRECT, DIFFERENTIAL, PLAN, SMALL, TranslationResponder, assert_differential
 
 from autoformal.checking import ReplChecker, ReplCheckerConfig
 from autoformal.checking.gate import TrustedContextGate, with_context
@@ -72,7 +72,12 @@ def test_translations_are_kernel_checked_and_specs_refer_to_the_accepted_defs(
         assert fz.checker is not None
         asyncio.run(
             translate_docstrings(
-                report, fz.backend, SemanticChecker(fz.checker), options=options, config=TranslationConfig(samples=3)
+                report,
+                fz.backend,
+                SemanticChecker(fz.checker),
+                options=options,
+                config=TranslationConfig(samples=3),
+                differential=DIFFERENTIAL,
             )
         )
         models = {f.qualname: f.model for f in report.functions if f.model is not None}
@@ -86,13 +91,15 @@ def test_translations_are_kernel_checked_and_specs_refer_to_the_accepted_defs(
     sum_list = models["sum_list"]
     assert sum_list.accepted_sample == 2 and any("partial" in r for r in sum_list.refused)
     wrong = next(c for c in sum_list.candidates if c.sample == 0)
-    assert wrong.elaborates and not wrong.acceptable and len(wrong.failed) == 2
+    assert wrong.elaborates and not wrong.acceptable
+    assert [v.example.origin for v in wrong.failed] == ["docstring"] * 2 + ["differential"] * DIFFERENTIAL.examples
     assert all(v.lean_message for v in wrong.failed)
     # clamp: the attribute is refused, the off-by-one fails `clamp(5, 0, 3) == 3`: no def, opaque fallback.
     clamp = models["clamp"]
     assert clamp.accepted is None and clamp.why_none and "small.clamp 5 0 3 = 3" in clamp.why_none
     assert any("@[" in r for r in clamp.refused)
-    assert [v.example.prop for v in clamp.candidates[0].failed] == ["small.clamp 5 0 3 = 3"]
+    assert clamp.candidates[0].failed[0].example.prop == "small.clamp 5 0 3 = 3"
+    assert_differential(models)
     # The file: defs with their proved examples, the fallback said so, spec theorems about the defs.
     text = render_lean(report).text
     assert _one_line(CORRECT["sum_list"]) in text and "constant small.sum_list" not in text

@@ -7,18 +7,29 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
-from docstrings_translation_support import CORRECT, PLAN, SMALL, TRANSCRIPT, TranslationResponder
+from docstrings_translation_support import (
+    CORRECT,
+    DIFFERENTIAL,
+    PLAN,
+    SMALL,
+    TRANSCRIPT,
+    TranslationResponder,
+    assert_differential,
+)
 from typer.testing import CliRunner
 
 from autoformal.checking import ReplChecker, ReplCheckerConfig
 from autoformal.checking.semantic import SemanticChecker
 from autoformal.cli import app
 from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+from autoformal.docstrings.differential import SandboxConfig, draw_inputs, run_python, shrink_candidates
 from autoformal.docstrings.literals import UnprintableValue, doc_examples, lean_literal
 from autoformal.docstrings.modelling import TranslationConfig
+from autoformal.docstrings.source import PyFunction, PyParam
 from autoformal.docstrings.spec import translate_docstrings
 from autoformal.docstrings.translate import extract_def, one_line
 from autoformal.llm import OpenAIBackendConfig
@@ -113,7 +124,12 @@ def test_translation_flow_on_the_standin_replaying_core_lean(replayed_lean: Stan
         backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
         asyncio.run(
             translate_docstrings(
-                report, backend, SemanticChecker(checker), options=options, config=TranslationConfig(samples=3)
+                report,
+                backend,
+                SemanticChecker(checker),
+                options=options,
+                config=TranslationConfig(samples=3),
+                differential=DIFFERENTIAL,
             )
         )
     models = {f.qualname: f.model for f in report.functions if f.model is not None}
@@ -121,11 +137,12 @@ def test_translation_flow_on_the_standin_replaying_core_lean(replayed_lean: Stan
         assert models[name].accepted == one_line(CORRECT[name]), models[name].why_none
         assert models[name].doctests_failed == 0 and models[name].doctests_passed >= 1
     wrong = next(c for c in models["sum_list"].candidates if c.sample == 0)
-    assert wrong.elaborates and [v.example.prop for v in wrong.failed] == [
+    assert wrong.elaborates and [v.example.prop for v in wrong.failed if v.example.origin == "docstring"] == [
         "small.sum_list [3, 1, 2] = 6",
         "small.sum_list [] = 0",
     ]
     assert models["clamp"].accepted is None and "small.clamp 5 0 3 = 3" in (models["clamp"].why_none or "")
+    assert_differential(models)
     # The prompt carried the Python source and the derived signature.
     prompt = next(p for p in responder.translation_prompts if "small.sum_list" in p)
     assert "total += x" in prompt and "def small.sum_list (xs : List Int) : Int := ..." in prompt
@@ -164,3 +181,73 @@ def test_cli_translate_reports_per_function(
     assert models["reverse_list"]["doctests_passed"] == 1
     assert models["clamp"]["accepted"] is None and models["clamp"]["why_none"]
     assert "def small.reverse_list" in (tmp_path / "Specs.lean").read_text(encoding="utf-8")
+
+
+def _subject(tmp_path: Path, body: str, params: list[tuple[str, str]], returns: str) -> PyFunction:
+    file = tmp_path / "subject.py"
+    file.write_text(body, encoding="utf-8")
+    return PyFunction(
+        file=file,
+        module="subject",
+        line=1,
+        name="f",
+        params=[PyParam(name=n, annotation=a) for n, a in params],
+        returns=returns,
+        docstring="",
+        docstring_line=1,
+    )
+
+
+def test_inputs_are_drawn_small_and_reproducibly(tmp_path: Path) -> None:
+    function = _subject(
+        tmp_path, "def f(xs, s, o): return 0\n", [("xs", "list[int]"), ("s", "str"), ("o", "int | None")], "int"
+    )
+    drawn = draw_inputs(function, 15)
+    assert drawn == draw_inputs(function, 15) and len(drawn) == len(set(map(repr, drawn))) == 15
+    assert all(len(xs) <= 4 and all(-20 <= x <= 20 for x in xs) and len(s) <= 4 for xs, s, _ in drawn)
+    assert any(o is None for *_, o in drawn) and any(isinstance(o, int) for *_, o in drawn)
+    assert draw_inputs(_subject(tmp_path, "", [("x", "float")], "int"), 5) == []  # no strategy: no inputs
+
+
+def test_shrinking_steps_toward_smaller_inputs() -> None:
+    assert shrink_candidates(([3, -4], 5)) == [
+        ([-4], 5),
+        ([3], 5),
+        ([0, -4], 5),
+        ([1, -4], 5),
+        ([2, -4], 5),
+        ([3, 0], 5),
+        ([3, -2], 5),
+        ([3, -3], 5),
+        ([3, -4], 0),
+        ([3, -4], 2),
+        ([3, -4], 4),
+    ]
+    assert shrink_candidates(((), 0)) == []
+
+
+def test_python_runs_sandboxed(tmp_path: Path) -> None:
+    body = (
+        "import socket, time\n"
+        "def f(mode: int) -> int:\n"
+        "    if mode == 1:\n"
+        "        socket.create_connection(('127.0.0.1', PORT), timeout=2).close()\n"
+        "    if mode == 2:\n"
+        "        return len(bytearray(4 * 1024 ** 3))\n"
+        "    if mode == 3:\n"
+        "        return [1]\n"
+        "    if mode == 4:\n"
+        "        time.sleep(60)\n"
+        "    return mode * 10\n"
+    )
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        function = _subject(tmp_path, body.replace("PORT", str(listener.getsockname()[1])), [("mode", "int")], "int")
+        run = run_python(function, [(0,), (1,), (2,), (3,)], SandboxConfig(memory_mb=512))
+    assert run.error is None and run.outputs[0] == 0 and run.outputs[2] is None  # 4 GB: MemoryError under RLIMIT_AS
+    assert run.outputs[3] == [1]  # a literal of the wrong type comes back; printing it for `int` refuses it
+    if run.network_isolated:
+        assert run.outputs[1] is None  # loopback in a fresh network namespace: the connection fails
+    slow = run_python(function, [(4,)], SandboxConfig(timeout_s=1.0))
+    assert slow.error == "timed out" and slow.outputs == [None]

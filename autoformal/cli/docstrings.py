@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.docstrings import DocstringReport, TypeOptions
+    from autoformal.docstrings.modelling import DifferentialConfig
     from autoformal.pipeline import Formalizer
 
 
@@ -64,6 +65,18 @@ def docstrings(
             "the specs about the accepted def (else the opaque declaration, said so).",
         ),
     ] = False,
+    run_python: Annotated[
+        bool,
+        typer.Option(
+            "--run-python",
+            help="With --translate: RUN the Python functions (sandboxed subprocess: timeout, memory limit, no "
+            "network where the kernel allows) on hypothesis-drawn inputs; each output is one more kernel-checked "
+            "example, a disagreement a shrunk counterexample.",
+        ),
+    ] = False,
+    differential_examples: Annotated[
+        int, typer.Option("--examples", min=1, help="Inputs drawn per function with --run-python.")
+    ] = 20,
     declare_with: Annotated[
         str,
         typer.Option("--declare-with", help="`opaque` (Lean 4 since 2022) or `constant` (older Lean 4)."),
@@ -75,6 +88,7 @@ def docstrings(
 
     from autoformal.checking import DEFAULT_HEADER
     from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+    from autoformal.docstrings.modelling import DifferentialConfig
     from autoformal.errors import AutoformalError, ConfigurationError
 
     err = Console(stderr=True)
@@ -85,13 +99,16 @@ def docstrings(
         options = TypeOptions(float_as_real=real, declaration_keyword=declare_with)  # type: ignore[arg-type]
         report = plan_docstrings(path, header=header_text, options=options)
         _print_plan(err, report)
+        if run_python and not translate:
+            raise ConfigurationError("--run-python checks translations: add --translate")
         if translate and no_lean:
             raise ConfigurationError("--translate needs Lean (the kernel checks each def); drop --no-lean")
         if not dry_run and (report.pending_claims() or translate):
             config = build_config(samples=samples, no_lean=no_lean, backend=backend, model=model, base_url=base_url)
             with make_formalizer(config, err) as formalizer:
                 if translate:
-                    _translate(err, report, formalizer, options, samples)
+                    differential = DifferentialConfig(examples=differential_examples) if run_python else None
+                    _translate(err, report, formalizer, options, samples, differential)
                 if report.pending_claims():
                     _formalize_with_progress(err, report, formalizer, concurrency)
     except AutoformalError as exc:
@@ -139,7 +156,12 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
 
 
 def _translate(
-    err: Console, report: DocstringReport, formalizer: Formalizer, options: TypeOptions, samples: int | None
+    err: Console,
+    report: DocstringReport,
+    formalizer: Formalizer,
+    options: TypeOptions,
+    samples: int | None,
+    differential: DifferentialConfig | None,
 ) -> None:
     from rich.table import Table
 
@@ -160,16 +182,20 @@ def _translate(
                 options=options,
                 config=TranslationConfig(samples=samples or TranslationConfig().samples),
                 search=lambda text: retrievers.search(text)[0],
+                differential=differential,
             )
         )
-    table = Table("function", "Lean model", "doctests proved / failed / skipped", title="translations")
+    table = Table("function", "Lean model", "doctests ✓/✗/skipped", "differential agreed/tried", title="translations")
     for function in report.functions:
         if function.model is None:
             continue
         model = function.model
         shown = Text(model.accepted) if model.accepted else Text(f"opaque: {model.why_none}", style="yellow")
         counts = f"{model.doctests_passed} / {model.doctests_failed} / {model.doctests_skipped}"
-        table.add_row(Text(function.qualname), shown, counts)
+        agreed = f"{model.examples_agreed} / {model.examples_tried}" if differential is not None else "-"
+        if model.counterexample is not None:
+            agreed += f"\ncounterexample: {model.counterexample.python}\nLean: {model.counterexample.lean}"
+        table.add_row(Text(function.qualname), shown, counts, Text(agreed))
     err.print(table)
 
 

@@ -32,6 +32,7 @@ class LeanExample(BaseModel):
     origin: Origin
     python: str = Field(description="The pair in Python syntax: `f([1, 2]) == 3`.")
     prop: str = Field(description="The pair in Lean syntax: `m.f [1, 2] = 3`.")
+    args: tuple[Any, ...] = Field(default=(), exclude=True, description="The Python arguments.")
 
 
 class ExampleVerdict(BaseModel):
@@ -69,7 +70,7 @@ def lean_example(signature: LeanSignature, args: Sequence[Any], result: Any, ori
     expected = lean_literal(result, signature.returns)
     call = " ".join([signature.name, *printed])
     python = f"{signature.name.rsplit('.', 1)[-1]}({', '.join(map(repr, args))}) == {result!r}"
-    return LeanExample(origin=origin, python=python, prop=f"{call} = {expected}")
+    return LeanExample(origin=origin, python=python, prop=f"{call} = {expected}", args=tuple(args))
 
 
 def printable_examples(

@@ -99,6 +99,11 @@ def _models(report: DocstringReport) -> list[str]:
         if model is None or not model.accepted:
             if model is not None:
                 out.append(f"-- FALLBACK to opaque for `{declaration.name}`: {_one_line(model.why_none or 'no def')}")
+                if model.counterexample is not None:
+                    found = model.counterexample
+                    out.append(
+                        f"--   counterexample (sample {found.sample}): Python {found.python}; Lean ⊬ {found.lean}"
+                    )
             out.append(declaration.text)
             continue
         out.append(f"-- `{declaration.name}`: sample {model.accepted_sample}, {model.doctests_passed} doctests proved")

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from autoformal.batch import BatchInput, RunsBatches
 from autoformal.checking.semantic import SemanticChecker
 from autoformal.docstrings.claims import Claim, split_claims
-from autoformal.docstrings.modelling import FunctionModel, SearchDeclarations, TranslationConfig, model_function
+from autoformal.docstrings.modelling import (
+    DifferentialConfig,
+    FunctionModel,
+    SearchDeclarations,
+    TranslationConfig,
+    model_function,
+)
 from autoformal.docstrings.source import PyFunction, SourceError, scan_python
 from autoformal.docstrings.types import (
     LeanDeclaration,
@@ -221,6 +227,7 @@ async def translate_docstrings(
     options: TypeOptions,
     config: TranslationConfig,
     search: SearchDeclarations | None = None,
+    differential: DifferentialConfig | None = None,
     concurrency: int = 4,
     on_done: Callable[[FunctionSpec], None] | None = None,
 ) -> DocstringReport:
@@ -241,6 +248,7 @@ async def translate_docstrings(
                 options=options,
                 config=config,
                 search=search,
+                differential=differential,
             )
         if on_done is not None:
             on_done(function)
