@@ -12,6 +12,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from autoformal.docstrings.evidence import ExampleVerdict
 from autoformal.docstrings.spec import ClaimSpec, DocstringReport, FunctionSpec
 from autoformal.results import RankedCandidate
 from autoformal.syntax import check_safe, parse_document
@@ -109,10 +110,13 @@ def _models(report: DocstringReport) -> list[str]:
         out.append(f"-- `{declaration.name}`: sample {model.accepted_sample}, {model.doctests_passed} doctests proved")
         out += model.defs
         accepted = next(c for c in model.candidates if c.sample == model.accepted_sample)
+        proved: dict[str, ExampleVerdict] = {}  # a differential input equal to a doctest is written once
+        for verdict in accepted.examples:
+            if verdict.status == "passed":
+                proved.setdefault(verdict.example.prop, verdict)
         out += [
-            f"example : {v.example.prop} := by {v.proved_by}  -- {v.example.origin}: {_one_line(v.example.python)}"
-            for v in accepted.examples
-            if v.status == "passed"
+            f"example : {prop} := by {v.proved_by}  -- {v.example.origin}: {_one_line(v.example.python)}"
+            for prop, v in proved.items()
         ]
     return out
 
