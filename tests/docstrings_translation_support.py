@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoformal.docstrings.modelling import DifferentialConfig
+from autoformal.checking import ReplChecker, ReplCheckerConfig
+from autoformal.checking.semantic import SemanticChecker
+from autoformal.docstrings import DocstringReport, TypeOptions, plan_docstrings
+from autoformal.docstrings.modelling import DifferentialConfig, TranslationConfig
+from autoformal.docstrings.spec import translate_docstrings
+from autoformal.llm import OpenAIBackendConfig
+from autoformal.llm.openai_backend import OpenAICompatibleBackend
+from autoformal.testing.openai_server import OpenAIStubServer
 
 SMALL = Path(__file__).resolve().parents[1] / "examples" / "translate" / "small.py"
 
@@ -125,3 +132,22 @@ def assert_differential(models: dict[str, Any]) -> None:
     clamp = models["clamp"].counterexample
     assert clamp is not None and clamp.sample == 1
     assert (clamp.python, clamp.lean) == ("clamp(1, 0, 0) == 0", "small.clamp 1 0 0 = 0")
+
+
+def translate_small(checker_config: ReplCheckerConfig) -> tuple[DocstringReport, TranslationResponder]:
+    """The flow the stand-in replays: `small.py` planned for core Lean, translated (k = 3, DIFFERENTIAL) with
+    the scripted model on `checker_config`'s Lean."""
+    import asyncio
+
+    options = TypeOptions(declaration_keyword="constant")
+    report = plan_docstrings(SMALL, header="", options=options)
+    responder = TranslationResponder(PLAN)
+    with OpenAIStubServer(responder) as server, ReplChecker(checker_config) as checker:
+        backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
+        translation = TranslationConfig(samples=3)
+        semantic = SemanticChecker(checker)
+        run = translate_docstrings(
+            report, backend, semantic, options=options, config=translation, differential=DIFFERENTIAL
+        )
+        asyncio.run(run)
+    return report, responder

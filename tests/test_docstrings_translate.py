@@ -4,7 +4,6 @@ replies (`tests/fixtures/translation_core_lean.jsonl`, recorded with `record_tra
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -13,27 +12,23 @@ from pathlib import Path
 import pytest
 from docstrings_translation_support import (
     CORRECT,
-    DIFFERENTIAL,
     PLAN,
     SMALL,
     TRANSCRIPT,
     TranslationResponder,
     assert_differential,
+    translate_small,
 )
 from typer.testing import CliRunner
 
-from autoformal.checking import ReplChecker, ReplCheckerConfig
-from autoformal.checking.semantic import SemanticChecker
+from autoformal.checking import ReplCheckerConfig
 from autoformal.cli import app
-from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+from autoformal.docstrings import plan_docstrings, render_lean
 from autoformal.docstrings.differential import SandboxConfig, draw_inputs, run_python, shrink_candidates
-from autoformal.docstrings.literals import UnprintableValue, doc_examples, lean_literal
-from autoformal.docstrings.modelling import TranslationConfig
+from autoformal.docstrings.literals import doc_examples, lean_literal
 from autoformal.docstrings.source import PyFunction, PyParam
-from autoformal.docstrings.spec import translate_docstrings
 from autoformal.docstrings.translate import extract_def, one_line
-from autoformal.llm import OpenAIBackendConfig
-from autoformal.llm.openai_backend import OpenAICompatibleBackend
+from autoformal.errors import UnprintableValueError
 from autoformal.testing.openai_server import OpenAIStubServer
 from autoformal.testing.standin_repl import StandinInstall, install_standin
 
@@ -63,7 +58,7 @@ def test_python_values_print_as_lean_literals(value: object, annotation: str, ex
     [(1.5, "float"), ({1}, "set[int]"), (True, "int"), (1, "bool"), ("\x01", "str"), ([1, "a"], "list[int]")],
 )
 def test_values_without_a_faithful_literal_are_refused(value: object, annotation: str) -> None:
-    with pytest.raises(UnprintableValue):
+    with pytest.raises(UnprintableValueError):
         lean_literal(value, annotation)
 
 
@@ -116,22 +111,8 @@ def replayed_lean(tmp_path: Path) -> StandinInstall:
 
 
 def test_translation_flow_on_the_standin_replaying_core_lean(replayed_lean: StandinInstall) -> None:
-    options = TypeOptions(declaration_keyword="constant")
-    report = plan_docstrings(SMALL, header="", options=options)
     config = ReplCheckerConfig(project_dir=replayed_lean.directory, lake_path=replayed_lean.lake, num_workers=1)
-    responder = TranslationResponder(PLAN)
-    with OpenAIStubServer(responder) as server, ReplChecker(config) as checker:
-        backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
-        asyncio.run(
-            translate_docstrings(
-                report,
-                backend,
-                SemanticChecker(checker),
-                options=options,
-                config=TranslationConfig(samples=3),
-                differential=DIFFERENTIAL,
-            )
-        )
+    report, responder = translate_small(config)
     models = {f.qualname: f.model for f in report.functions if f.model is not None}
     for name in ("sum_list", "max_of_two", "reverse_list", "count_evens"):
         assert models[name].accepted == one_line(CORRECT[name]), models[name].why_none

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from autoformal.checking.portfolio import TRIVIAL_SCRIPTS
 from autoformal.checking.semantic import SemanticChecker
 from autoformal.checking.trusted import INCONCLUSIVE, JobOutcome, ProofJob, TrustedProp
-from autoformal.docstrings.literals import UnprintableValue, lean_literal
+from autoformal.docstrings.literals import lean_literal
 from autoformal.docstrings.translate import CandidateDef, LeanSignature
-from autoformal.errors import UntrustedStatementError
+from autoformal.errors import UnprintableValueError, UntrustedStatementError
 
 # `decide` first (evaluation by the kernel), then `rfl` (definitional unfolding).
 EXAMPLE_SCRIPTS = tuple(s for name in ("decide", "rfl") for s in TRIVIAL_SCRIPTS if s.name == name)
@@ -65,7 +65,7 @@ class DefVerdict(BaseModel):
 
 
 def lean_example(signature: LeanSignature, args: Sequence[Any], result: Any, origin: Origin) -> LeanExample:
-    """`name a₁ … aₙ = r`; `UnprintableValue` when a value has no literal we print."""
+    """`name a₁ … aₙ = r`; `UnprintableValueError` when a value has no literal we print."""
     printed = [lean_literal(a, t) for a, t in zip(args, signature.annotations, strict=True)]
     expected = lean_literal(result, signature.returns)
     call = " ".join([signature.name, *printed])
@@ -82,7 +82,7 @@ def printable_examples(
     for args, result in pairs:
         try:
             examples.append(lean_example(signature, args, result, origin))
-        except UnprintableValue:
+        except UnprintableValueError:
             skipped += 1
     return examples, skipped
 

@@ -2,7 +2,7 @@
 
 Only values with an exact core-Lean counterpart are printed: `int` (as `Int`), `bool`, `str` (printable
 characters), lists, tuples, `Optional`, dicts (as association lists, in insertion order). Anything else
-(floats, sets, objects, a value that does not fit its annotation) raises `UnprintableValue`, and the caller
+(floats, sets, objects, a value that does not fit its annotation) raises `UnprintableValueError`, and the caller
 counts it as skipped. Also reads a docstring's examples: doctests and `Examples:` lines of the form
 `f(args) == value` / `f(args) -> value`, whose arguments and results are Python literals.
 """
@@ -16,14 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.docstrings.source import PyFunction
+from autoformal.errors import UnprintableValueError
 
 _LISTS = {"list", "List", "Sequence", "MutableSequence"}
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
-
-
-class UnprintableValue(ValueError):
-    """The value has no Lean literal we can print faithfully for its annotation."""
 
 
 def lean_literal(value: object, annotation: str) -> str:
@@ -31,7 +28,7 @@ def lean_literal(value: object, annotation: str) -> str:
     try:
         node = ast.parse(annotation, mode="eval").body
     except SyntaxError:
-        raise UnprintableValue(f"annotation `{annotation}` does not parse") from None
+        raise UnprintableValueError(f"annotation `{annotation}` does not parse") from None
     return _print(value, node)
 
 
@@ -48,7 +45,7 @@ def _print(value: object, node: ast.expr) -> str:
         return "true" if value else "false"
     if head == "str" and isinstance(value, str):
         if any(not ch.isprintable() and ch not in _ESCAPES for ch in value):
-            raise UnprintableValue("a string with control characters")
+            raise UnprintableValueError("a string with control characters")
         return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
     if head in _LISTS and len(params) == 1 and isinstance(value, list):
         return "[" + ", ".join(_print(v, params[0]) for v in value) + "]"
@@ -60,7 +57,7 @@ def _print(value: object, node: ast.expr) -> str:
     if head in _DICTS and len(params) == 2 and isinstance(value, dict):
         pairs = (f"({_print(k, params[0])}, {_print(v, params[1])})" for k, v in value.items())
         return "[" + ", ".join(pairs) + "]"
-    raise UnprintableValue(f"{type(value).__name__} value for `{ast.unparse(node)}` has no Lean literal we print")
+    raise UnprintableValueError(f"{type(value).__name__} value for `{ast.unparse(node)}` has no Lean literal we print")
 
 
 def _optional_of(node: ast.expr) -> ast.expr | None:
