@@ -23,11 +23,12 @@ from typer.testing import CliRunner
 
 from autoformal.checking import ReplCheckerConfig
 from autoformal.cli import app
-from autoformal.docstrings import plan_docstrings, render_lean
+from autoformal.corpus.models import Declaration
+from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
 from autoformal.docstrings.differential import SandboxConfig, draw_inputs, run_python, shrink_candidates
 from autoformal.docstrings.literals import doc_examples, lean_literal
 from autoformal.docstrings.source import PyFunction, PyParam
-from autoformal.docstrings.translate import extract_def, one_line
+from autoformal.docstrings.translate import extract_def, function_source, lean_signature, one_line, translation_messages
 from autoformal.errors import UnprintableValueError
 from autoformal.testing.openai_server import OpenAIStubServer
 from autoformal.testing.standin_repl import StandinInstall, install_standin
@@ -232,3 +233,15 @@ def test_python_runs_sandboxed(tmp_path: Path) -> None:
         assert run.outputs[1] is None  # loopback in a fresh network namespace: the connection fails
     slow = run_python(function, [(4,)], SandboxConfig(timeout_s=1.0))
     assert slow.error == "timed out" and slow.outputs == [None]
+
+
+def test_the_prompt_carries_source_signature_and_retrieved_declarations() -> None:
+    report = plan_docstrings(SMALL, header="")
+    function = next(f for f in report.functions if f.qualname == "count_evens")
+    assert function.python is not None and function.declaration is not None
+    signature = lean_signature(function.python, function.declaration, [], TypeOptions())
+    related = Declaration(name="List.countP", kind="def", signature="(p : α → Bool) (l : List α) : Nat")
+    (system, user) = translation_messages(function.python, function_source(function.python), signature, [related])
+    assert system.role == "system" and "sum(1 for x in xs if x % 2 == 0)" in user.content
+    assert "def small.count_evens (xs : List Int) : Int := ..." in user.content
+    assert "def List.countP (p : α → Bool) (l : List α) : Nat" in user.content

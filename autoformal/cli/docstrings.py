@@ -166,12 +166,13 @@ def _translate(
     from rich.table import Table
 
     from autoformal.checking.semantic import SemanticChecker
+    from autoformal.checking.trusted import TrustedProver
     from autoformal.docstrings.modelling import TranslationConfig
     from autoformal.docstrings.spec import translate_docstrings
     from autoformal.errors import ConfigurationError
 
-    if formalizer.checker is None:
-        raise ConfigurationError("--translate needs Lean (the kernel checks each def); configure a checker")
+    if not isinstance(formalizer.checker, TrustedProver):
+        raise ConfigurationError("--translate needs a Lean checker that runs proof jobs (the REPL or Kimina)")
     retrievers = formalizer.parts.retrievers
     with err.status("translating functions into Lean defs"):
         asyncio.run(

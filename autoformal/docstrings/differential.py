@@ -190,7 +190,8 @@ def _smaller(value: Any) -> list[Any]:
     if isinstance(value, str):
         return [value[:i] + value[i + 1 :] for i in range(len(value))]
     if isinstance(value, list | tuple):
-        dropped = [value[:i] + value[i + 1 :] for i in range(len(value))]
-        shrunk = [value[:i] + type(value)([s]) + value[i + 1 :] for i, v in enumerate(value) for s in _smaller(v)]
-        return [*dropped, *shrunk]
+        items = list(value)
+        dropped = [items[:i] + items[i + 1 :] for i in range(len(items))]
+        shrunk = [[*items[:i], s, *items[i + 1 :]] for i, v in enumerate(items) for s in _smaller(v)]
+        return [type(value)(x) for x in [*dropped, *shrunk]]
     return []

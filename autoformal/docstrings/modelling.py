@@ -184,6 +184,7 @@ async def _counterexample(
 def _decide(model: FunctionModel, verdicts: list[DefVerdict]) -> None:
     model.candidates = sorted(verdicts, key=lambda v: (not v.acceptable, -v.passed, v.sample))
     best = model.candidates[0] if model.candidates else None
+    chosen: DefVerdict | None
     if best is not None and best.acceptable:
         model.accepted, model.accepted_sample = best.text, best.sample
         chosen = best
