@@ -28,6 +28,7 @@ because users meet them in batch logs far from the code that raised them.
     ├── ScoringError
     ├── EvaluationError
     ├── UntypableError                                       a Python type with no Lean counterpart
+    │   └── UnprintableValueError                            a Python value with no Lean literal we print
     ├── BulkOutputError
     ├── BulkAborted
     ├── ExportError                                          a line of bulk output export cannot read
@@ -298,6 +299,10 @@ class EvaluationError(AutoformalError):
 
 class UntypableError(AutoformalError):
     """A signature part has no Lean type (the message says which and why)."""
+
+
+class UnprintableValueError(UntypableError):
+    """A Python value has no Lean literal we print faithfully for its annotation (the example is skipped)."""
 
 
 class BulkOutputError(AutoformalError):

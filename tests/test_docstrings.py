@@ -125,22 +125,22 @@ def test_class_fields_become_accessors_of_the_opaque_class(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "annotation, expected",
     [
-        ("int", "ℤ"),
+        ("int", "Int"),
         ("bool", "Bool"),
         ("str", "String"),
         ("float", "Float"),
-        ("list[int]", "List ℤ"),
+        ("list[int]", "List Int"),
         ("list[list[str]]", "List (List String)"),
-        ("Optional[int]", "Option ℤ"),
-        ("int | None", "Option ℤ"),
+        ("Optional[int]", "Option Int"),
+        ("int | None", "Option Int"),
         ("typing.Union[None, str]", "Option String"),
-        ("dict[str, list[int]]", "Std.HashMap String (List ℤ)"),
-        ("set[int]", "Finset ℤ"),
-        ("tuple[int, str]", "ℤ × String"),
-        ("tuple[int, ...]", "List ℤ"),
+        ("dict[str, list[int]]", "List (String × List Int)"),
+        ("set[int]", "Finset Int"),
+        ("tuple[int, str]", "Int × String"),
+        ("tuple[int, ...]", "List Int"),
         ("tuple[()]", "Unit"),
-        ("tuple[tuple[int, int], bool]", "(ℤ × ℤ) × Bool"),
-        ("Callable[[int, int], bool]", "ℤ → ℤ → Bool"),
+        ("tuple[tuple[int, int], bool]", "(Int × Int) × Bool"),
+        ("Callable[[int, int], bool]", "Int → Int → Bool"),
         ("'Stack'", "mod.Stack"),
         ("Optional[Stack]", "Option mod.Stack"),
     ],
@@ -186,8 +186,8 @@ def test_plan_declares_typed_functions_and_lists_the_others_with_reasons() -> No
     report = plan_docstrings(EXAMPLES, header=DEFAULT_HEADER)
     declared = {d.name: d.type for d in report.declarations}
     assert declared["algorithms.Rectangle"] == "Type"
-    assert declared["algorithms.insertion_sort"] == "List ℤ → List ℤ"
-    assert declared["algorithms.binary_search"] == "List ℤ → ℤ → Option ℤ"
+    assert declared["algorithms.insertion_sort"] == "List Int → List Int"
+    assert declared["algorithms.binary_search"] == "List Int → Int → Option Int"
     assert declared["algorithms.Rectangle.contains"] == "algorithms.Rectangle → Float → Float → Bool"
     assert declared["algorithms.Rectangle.square_area"] == "Float → Float"  # a staticmethod takes no instance
     assert declared["algorithms.Rectangle.width"] == "algorithms.Rectangle → Float"  # from `self.width = width`
@@ -241,7 +241,7 @@ async def test_specs_are_formalized_checked_and_rendered_safely(tmp_path: Path, 
     gcd_example = text.split("--   >>> gcd(12, 18)\n--   6\n", 1)[1]
     assert gcd_example.startswith("-- rank 1, score")
     call = "algorithms.gcd x0 x1"
-    assert f"elaborates\nexample (x0 : ℤ) (x1 : ℤ) : {call} = {call} := sorry" in gcd_example
+    assert f"elaborates\nexample (x0 : Int) (x1 : Int) : {call} = {call} := sorry" in gcd_example
     for function, claim in claims:
         assert "\n".join(f"--   {line}" for line in claim.quoted) in text, (function.qualname, claim.text)
     for name in NOT_DECLARED:

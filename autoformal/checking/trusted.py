@@ -221,8 +221,16 @@ def attempt_outcome(script: ProofScript, result: CheckResult) -> AttemptOutcome:
         status = AttemptStatus.TIMEOUT
     else:
         status = AttemptStatus.CRASHED
+    detail = result.detail or (_error_summary(result) if status is AttemptStatus.FAILED else None)
     return AttemptOutcome(
-        script=script.name, tactic=script.text, status=status, elapsed_s=result.elapsed_s, detail=result.detail
+        script=script.name, tactic=script.text, status=status, elapsed_s=result.elapsed_s, detail=detail
+    )
+
+
+def _error_summary(result: CheckResult) -> str:
+    """Lean's error messages, first line each, with their line (kept for the user; never matched on)."""
+    return "; ".join(
+        f"line {m.line}: {m.text.splitlines()[0] if m.text else ''}" for m in result.messages if m.is_error
     )
 
 
@@ -232,10 +240,7 @@ def skipped(script: ProofScript) -> AttemptOutcome:
 
 def failed_setup(what: str, result: CheckResult) -> JobOutcome:
     """The outcome when the assumption (`what` = "assumption") or the goal did not elaborate."""
-    errors = "; ".join(
-        f"line {m.line}: {m.text.splitlines()[0] if m.text else ''}" for m in result.messages if m.is_error
-    )
-    detail = f"the {what} does not elaborate ({result.detail or errors or result.status.value})"
+    detail = f"the {what} does not elaborate ({result.detail or _error_summary(result) or result.status.value})"
     return JobOutcome(context_ok=what != "assumption", goal_ok=False, detail=detail)
 
 

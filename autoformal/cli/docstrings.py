@@ -32,7 +32,8 @@ from autoformal.cli.output import shown
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from autoformal.docstrings import DocstringReport
+    from autoformal.docstrings import DocstringReport, TypeOptions
+    from autoformal.docstrings.modelling import DifferentialConfig
     from autoformal.pipeline import Formalizer
 
 #: Seconds between report checkpoints during a run (each rewrites the whole report).
@@ -79,8 +80,33 @@ def docstrings(
     lean_project: LeanProjectOption = None,
     save_config_to: SaveConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+    translate: Annotated[
+        bool,
+        typer.Option(
+            "--translate",
+            help="Translate each typeable function into a Lean def, kernel-check it on its doctests, and state "
+            "the specs about the accepted def (else the opaque declaration, said so).",
+        ),
+    ] = False,
+    run_python: Annotated[
+        bool,
+        typer.Option(
+            "--run-python",
+            help="With --translate: RUN the Python functions (sandboxed subprocess: timeout, memory limit, no "
+            "network where the kernel allows) on hypothesis-drawn inputs; each output is one more kernel-checked "
+            "example, a disagreement a shrunk counterexample.",
+        ),
+    ] = False,
+    differential_examples: Annotated[
+        int, typer.Option("--examples", min=1, help="Inputs drawn per function with --run-python.")
+    ] = 20,
+    declare_with: Annotated[
+        str,
+        typer.Option("--declare-with", help="`opaque` (Lean 4 since 2022) or `constant` (older Lean 4)."),
+    ] = "opaque",
 ) -> None:
-    """Specify every documented function of PATH as Lean theorems about an `opaque` model of it.
+    """Specify every documented function of PATH as Lean theorems about a Lean model of it (`opaque`, or with
+    --translate a def the kernel checked against the docstring's examples).
 
     Exit code 2 when no file could be read (syntax error, not UTF-8, binary; with others readable, the
     unreadable ones are listed and skipped); 1 when a claim failed; 130 when interrupted (rerun with --resume).
@@ -88,8 +114,9 @@ def docstrings(
     from autoformal.checking import DEFAULT_HEADER
     from autoformal.cli.output import stderr_console
     from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
+    from autoformal.docstrings.modelling import DifferentialConfig
     from autoformal.docstrings.resume import carry_over, load_report, write_report
-    from autoformal.errors import InvalidInputError
+    from autoformal.errors import ConfigurationError, InvalidInputError
 
     err = stderr_console()
     if resume and report_path is None:
@@ -98,7 +125,14 @@ def docstrings(
         if target is not None:
             ensure_writable(target, option)
     header_text = read_text_file(header, "Lean header file") if header is not None else DEFAULT_HEADER
-    report = plan_docstrings(path, header=header_text, options=TypeOptions(float_as_real=real))
+    if declare_with not in ("opaque", "constant"):
+        raise ConfigurationError(f"--declare-with {declare_with!r}: use `opaque` or `constant`")
+    if run_python and not translate:
+        raise ConfigurationError("--run-python checks translations: add --translate")
+    if translate and no_lean:
+        raise ConfigurationError("--translate needs Lean (the kernel checks each def); drop --no-lean")
+    options = TypeOptions(float_as_real=real, declaration_keyword=declare_with)  # type: ignore[arg-type]
+    report = plan_docstrings(path, header=header_text, options=options)
     if resume and report_path is not None and report_path.is_file():
         kept = carry_over(load_report(report_path), report)
         err.print(shown(f"--resume: kept {kept} results from {report_path}"))
@@ -106,11 +140,15 @@ def docstrings(
     if report.source_errors and not report.functions:
         unreadable = "; ".join(f"{e.file}: {e.message}" for e in report.source_errors[:3])
         raise InvalidInputError(f"no Python source could be read under {path} ({unreadable})")
-    if not dry_run and report.pending_claims():
+    if not dry_run and (report.pending_claims() or translate):
         config = config_from_options(ctx)
         with make_formalizer(config, save_config_to) as formalizer:
+            if translate:
+                differential = DifferentialConfig(examples=differential_examples) if run_python else None
+                _translate(err, report, formalizer, options, config.samples, differential)
             try:
-                _formalize_with_progress(err, report, formalizer, concurrency, report_path)
+                if report.pending_claims():
+                    _formalize_with_progress(err, report, formalizer, concurrency, report_path)
             except KeyboardInterrupt:
                 if report_path is not None:
                     write_report(report, report_path)
@@ -161,6 +199,53 @@ def _print_plan(err: Console, report: DocstringReport) -> None:
             f"{len(report.pending_claims())} claims to formalize, {report.undocumented} undocumented skipped"
         )
     )
+
+
+def _translate(
+    err: Console,
+    report: DocstringReport,
+    formalizer: Formalizer,
+    options: TypeOptions,
+    samples: int | None,
+    differential: DifferentialConfig | None,
+) -> None:
+    import asyncio
+
+    from rich.table import Table
+
+    from autoformal.checking.semantic import SemanticChecker
+    from autoformal.checking.trusted import TrustedProver
+    from autoformal.docstrings.modelling import TranslationConfig
+    from autoformal.docstrings.spec import translate_docstrings
+    from autoformal.errors import ConfigurationError
+
+    if not isinstance(formalizer.checker, TrustedProver):
+        raise ConfigurationError("--translate needs a Lean checker that runs proof jobs (the REPL or Kimina)")
+    retrievers = formalizer.parts.retrievers
+    with err.status("translating functions into Lean defs"):
+        asyncio.run(
+            translate_docstrings(
+                report,
+                formalizer.backend,
+                SemanticChecker(formalizer.checker),
+                options=options,
+                config=TranslationConfig(samples=samples or TranslationConfig().samples),
+                search=lambda text: retrievers.search(text)[0],
+                differential=differential,
+            )
+        )
+    table = Table("function", "Lean model", "doctests ✓/✗/skipped", "differential agreed/tried", title="translations")
+    for function in report.functions:
+        if function.model is None:
+            continue
+        model = function.model
+        lean_model = shown(model.accepted) if model.accepted else shown(f"opaque: {model.why_none}", "yellow")
+        counts = f"{model.doctests_passed} / {model.doctests_failed} / {model.doctests_skipped}"
+        agreed = f"{model.examples_agreed} / {model.examples_tried}" if differential is not None else "-"
+        if model.counterexample is not None:
+            agreed += f"\ncounterexample: {model.counterexample.python}\nLean: {model.counterexample.lean}"
+        table.add_row(shown(function.qualname), lean_model, counts, shown(agreed))
+    err.print(table)
 
 
 def _formalize_with_progress(

@@ -12,6 +12,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from autoformal.docstrings.evidence import ExampleVerdict
 from autoformal.docstrings.spec import ClaimSpec, DocstringReport, FunctionSpec
 from autoformal.results import RankedCandidate
 from autoformal.syntax import check_safe, parse_document
@@ -38,8 +39,7 @@ def render_lean(report: DocstringReport, *, top: int = 1) -> RenderedFile:
         f"-- Lean checked: {_checked(report.lean_checked)}; model: {report.model or 'none'}",
         report.header.strip(),
         "",
-        "-- The Python functions, declared opaque (their bodies are not modelled).",
-        *(d.text for d in report.declarations),
+        *_models(report),
         "",
     ]
     for error in report.source_errors:
@@ -53,7 +53,9 @@ def render_lean(report: DocstringReport, *, top: int = 1) -> RenderedFile:
     out += [f"-- not declared: {_one_line(reason)}" for reason in report.skipped_fields]
     theorems: list[RenderedTheorem] = []
     omitted: list[str] = []
-    taken: set[str] = {d.name for d in report.declarations}
+    taken: set[str] = {d.name for d in report.declarations} | {
+        m.group(1) for f in report.functions if f.model is not None for m in map(_DEF_NAME.match, f.model.defs) if m
+    }
     for function in report.functions:
         if function.declaration is None or not function.claims:
             continue
@@ -77,6 +79,46 @@ def render_lean(report: DocstringReport, *, top: int = 1) -> RenderedFile:
                 out.append(rendered.text)
                 theorems.append(rendered)
     return RenderedFile(text="\n".join(out).rstrip() + "\n", theorems=theorems, omitted=omitted)
+
+
+_DEF_NAME = re.compile(r"(?:def|abbrev)\s+(\S+)")
+
+
+def _models(report: DocstringReport) -> list[str]:
+    """The declarations; with --translate, each function's accepted def and its kernel-checked examples in
+    place of its `opaque` declaration, and an explicit note where it stays opaque."""
+    if not report.translated:
+        return [
+            "-- The Python functions, declared opaque (their bodies are not modelled).",
+            *(d.text for d in report.declarations),
+        ]
+    by_name = {f.declaration.name: f for f in report.functions if f.declaration is not None}
+    out = ["-- The Python functions: Lean defs checked by the kernel against examples, else declared opaque."]
+    for declaration in report.declarations:
+        function = by_name.get(declaration.name)
+        model = function.model if function is not None else None
+        if model is None or not model.accepted:
+            if model is not None:
+                out.append(f"-- FALLBACK to opaque for `{declaration.name}`: {_one_line(model.why_none or 'no def')}")
+                if model.counterexample is not None:
+                    found = model.counterexample
+                    out.append(
+                        f"--   counterexample (sample {found.sample}): Python {found.python}; Lean ⊬ {found.lean}"
+                    )
+            out.append(declaration.text)
+            continue
+        out.append(f"-- `{declaration.name}`: sample {model.accepted_sample}, {model.doctests_passed} doctests proved")
+        out += model.defs
+        accepted = next(c for c in model.candidates if c.sample == model.accepted_sample)
+        proved: dict[str, ExampleVerdict] = {}  # a differential input equal to a doctest is written once
+        for verdict in accepted.examples:
+            if verdict.status == "passed":
+                proved.setdefault(verdict.example.prop, verdict)
+        out += [
+            f"example : {prop} := by {v.proved_by}  -- {v.example.origin}: {_one_line(v.example.python)}"
+            for prop, v in proved.items()
+        ]
+    return out
 
 
 def _checked(lean_checked: bool | None) -> str:

@@ -4,13 +4,22 @@ from the model)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autoformal.batch import BatchInput, RunsBatches
+from autoformal.checking.semantic import SemanticChecker
 from autoformal.docstrings.claims import Claim, split_claims
+from autoformal.docstrings.modelling import (
+    DifferentialConfig,
+    FunctionModel,
+    SearchDeclarations,
+    TranslationConfig,
+    model_function,
+)
 from autoformal.docstrings.source import PyFunction, SourceError, scan_python
 from autoformal.docstrings.types import (
     LeanDeclaration,
@@ -20,6 +29,7 @@ from autoformal.docstrings.types import (
     declare_field,
     declare_function,
 )
+from autoformal.llm.base import LLMBackend
 from autoformal.results import FormalizationResult
 
 _INSTRUCTIONS = {
@@ -54,6 +64,16 @@ class FunctionSpec(BaseModel):
     declaration: LeanDeclaration | None = None
     not_declared: str | None = Field(default=None, description="Why the function could not be typed in Lean.")
     claims: list[ClaimSpec] = Field(default_factory=list)
+    model: FunctionModel | None = Field(default=None, description="With --translate: the Lean def and its evidence.")
+    python: PyFunction | None = Field(default=None, exclude=True, description="What was scanned (for translation).")
+    classes: list[str] = Field(default_factory=list, exclude=True, description="The module's classes.")
+
+    @property
+    def lean_model(self) -> str | None:
+        """What models the function in Lean: the accepted def(s), else the `opaque` declaration."""
+        if self.model is not None and self.model.accepted:
+            return self.model.accepted
+        return self.declaration.text if self.declaration is not None else None
 
 
 class DocstringReport(BaseModel):
@@ -71,11 +91,14 @@ class DocstringReport(BaseModel):
     functions: list[FunctionSpec]
     lean_checked: bool | None = Field(default=None, description="None until formalized.")
     model: str | None = None
+    translated: bool = Field(default=False, description="Whether --translate ran (defs instead of opaques).")
 
     @property
     def context(self) -> str:
-        """The trusted declarations, as Lean text (the Formalizer's `context`)."""
-        return "\n".join(d.text for d in self.declarations)
+        """The trusted declarations, as Lean text (the Formalizer's `context`): each function's accepted def
+        (it passed the gate as a preamble and the kernel checked it on examples) or its `opaque` declaration."""
+        accepted = {f.declaration.name: f.lean_model for f in self.functions if f.declaration is not None}
+        return "\n".join(accepted.get(d.name) or d.text for d in self.declarations)
 
     def pending_claims(self) -> list[tuple[FunctionSpec, ClaimSpec]]:
         """Claims of declared functions without a result yet (a resumed report keeps earlier results)."""
@@ -97,6 +120,8 @@ def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | Non
             qualname=function.qualname,
             signature=function.signature,
             docstring=function.docstring,
+            python=function,
+            classes=list(classes),
         )
         try:
             spec.declaration = declare_function(function, classes, options)
@@ -112,7 +137,7 @@ def plan_docstrings(path: str | Path, *, header: str, options: TypeOptions | Non
     field_decls: list[LeanDeclaration] = []
     skipped_fields: list[str] = []
     for module, class_name in sorted(used_classes):
-        class_decls.append(declare_class(module, class_name))
+        class_decls.append(declare_class(module, class_name, options))
         for field in scan.fields.get(".".join(filter(None, [module, class_name])), []):
             try:
                 declaration = declare_field(module, class_name, field, scan.classes.get(module, []), options)
@@ -156,7 +181,7 @@ def informal_text(function: FunctionSpec, claim: ClaimSpec) -> str:
     name = function.declaration.name
     return (
         f"Python function `{function.signature}` is modelled in Lean by the declaration\n"
-        f"{function.declaration.text}\n\n"
+        f"{function.lean_model}\n\n"
         f'Its docstring:\n"""\n{function.docstring}\n"""\n\n'
         f"{_INSTRUCTIONS[claim.kind].format(name=name)}\n{claim.text}"
     )
@@ -192,4 +217,43 @@ async def formalize_docstrings(
             on_done(function, claim)
     report.lean_checked = all(checked) if checked else None
     report.model = ", ".join(sorted(models)) or None
+    return report
+
+
+async def translate_docstrings(
+    report: DocstringReport,
+    backend: LLMBackend,
+    semantic: SemanticChecker,
+    *,
+    options: TypeOptions,
+    config: TranslationConfig,
+    search: SearchDeclarations | None = None,
+    differential: DifferentialConfig | None = None,
+    concurrency: int = 4,
+    on_done: Callable[[FunctionSpec], None] | None = None,
+) -> DocstringReport:
+    """Model every declared function by a Lean def (in place; see `autoformal.docstrings.modelling`), before
+    `formalize_docstrings`, so the spec theorems are stated about the accepted defs."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(function: FunctionSpec) -> None:
+        assert function.declaration is not None and function.python is not None
+        async with gate:
+            function.model = await model_function(
+                function.python,
+                function.declaration,
+                function.classes,
+                backend=backend,
+                semantic=semantic,
+                header=report.header,
+                options=options,
+                config=config,
+                search=search,
+                differential=differential,
+            )
+        if on_done is not None:
+            on_done(function)
+
+    await asyncio.gather(*(one(f) for f in report.functions if f.declaration is not None and f.python is not None))
+    report.translated = True
     return report

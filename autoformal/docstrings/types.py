@@ -5,14 +5,17 @@ A function is declared only when every part of its signature has a faithful Lean
 
 | Python                                  | Lean                          |
 |-----------------------------------------|-------------------------------|
-| `int` / `float` / `bool` / `str`        | `ℤ` / `Float` (or `ℝ`) / `Bool` / `String` |
+| `int` / `float` / `bool` / `str`        | `Int` / `Float` (or `ℝ`) / `Bool` / `String` |
 | `list[T]`, `Sequence[T]`, `tuple[T, ...]` | `List T`                    |
 | `tuple[A, B]`, `tuple[()]`              | `A × B`, `Unit`               |
-| `dict[K, V]`, `Mapping[K, V]`           | `Std.HashMap K V`             |
-| `set[T]`, `frozenset[T]`                | `Finset T`                    |
+| `dict[K, V]`, `Mapping[K, V]`           | `List (K × V)` (association list) |
+| `set[T]`, `frozenset[T]`                | `Finset T` (needs Mathlib)    |
 | `Optional[T]`, `T | None`               | `Option T`                    |
 | `Callable[[A, B], R]`                   | `A → B → R`                   |
 | a class of the same module              | `module.Class` (declared `opaque module.Class : Type`) |
+
+Types are named as core Lean names them (`Int`, not Mathlib's `ℤ`), so declarations elaborate with and without
+Mathlib; only `ℝ` (`float_as_real`) and `Finset` need Mathlib.
 
 Methods take the instance first (`module.Class → args → result`). Not modelled: `None` results (procedures
 with side effects), `*args`/`**kwargs`, generators, `async def`, `Any`/`object`, unions other than with `None`,
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Collection
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +35,7 @@ from autoformal.docstrings.source import PyField, PyFunction
 from autoformal.errors import UntypableError
 from autoformal.syntax import check_safe
 
-_SCALARS = {"int": "ℤ", "bool": "Bool", "str": "String"}
+_SCALARS = {"int": "Int", "bool": "Bool", "str": "String"}
 _LISTS = {"list", "List", "Sequence", "MutableSequence"}
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 _SETS = {"set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet"}
@@ -46,9 +50,16 @@ _UNMODELLED = {
 }
 
 
+DeclarationKeyword = Literal["opaque", "constant"]
+
+
 class TypeOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    declaration_keyword: DeclarationKeyword = Field(
+        default="opaque",
+        description="`opaque` (Lean 4 since 2022) or `constant` (its name before, as in the shipped core Lean).",
+    )
     float_as_real: bool = Field(
         default=False, description="Map `float` to `ℝ` (specs about mathematics) instead of `Float` (IEEE 754)."
     )
@@ -61,10 +72,11 @@ class LeanDeclaration(BaseModel):
 
     name: str
     type: str
+    keyword: DeclarationKeyword = "opaque"
 
     @property
     def text(self) -> str:
-        return f"opaque {self.name} : {self.type}"
+        return f"{self.keyword} {self.name} : {self.type}"
 
 
 def lean_name(*parts: str) -> str:
@@ -92,6 +104,11 @@ def _convert(node: ast.expr, classes: Collection[str], module: str, options: Typ
     def arg(sub: ast.expr) -> str:
         text, atomic = _convert(sub, classes, module, options)
         return text if atomic else f"({text})"
+
+    def factor(sub: ast.expr) -> str:
+        """A factor of `×`: applications bind tighter, so only products and arrows need parentheses."""
+        text, _ = _convert(sub, classes, module, options)
+        return f"({text})" if "×" in text or "→" in text else text
 
     if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference: "Stack"
         try:
@@ -124,7 +141,7 @@ def _convert(node: ast.expr, classes: Collection[str], module: str, options: Typ
         if head in _SETS and len(params) == 1:
             return f"Finset {arg(params[0])}", False
         if head in _DICTS and len(params) == 2:
-            return f"Std.HashMap {arg(params[0])} {arg(params[1])}", False
+            return f"List ({factor(params[0])} × {factor(params[1])})", False
         if head == "Optional" and len(params) == 1:
             return f"Option {arg(params[0])}", False
         if head == "Union":
@@ -199,7 +216,7 @@ def declare_function(function: PyFunction, classes: Collection[str], options: Ty
         raise UntypableError(
             f"returns its own class `{function.class_name}`, which has no known inhabitant for an `opaque`"
         )
-    return LeanDeclaration(name=name, type=" → ".join([*arguments, result]))
+    return LeanDeclaration(name=name, type=" → ".join([*arguments, result]), keyword=options.declaration_keyword)
 
 
 def _atomic_arrow_arg(text: str) -> bool:
@@ -224,8 +241,12 @@ def declare_field(
         raise UntypableError(f"field `{class_name}.{field.name}: {field.annotation}`: {exc}") from None
     if result == owner:
         raise UntypableError(f"field `{class_name}.{field.name}` has the class's own type (no known inhabitant)")
-    return LeanDeclaration(name=lean_name(owner, field.name), type=f"{owner} → {result}")
+    return LeanDeclaration(
+        name=lean_name(owner, field.name), type=f"{owner} → {result}", keyword=options.declaration_keyword
+    )
 
 
-def declare_class(module: str, class_name: str) -> LeanDeclaration:
-    return LeanDeclaration(name=lean_name(*filter(None, [module, class_name])), type="Type")
+def declare_class(module: str, class_name: str, options: TypeOptions) -> LeanDeclaration:
+    return LeanDeclaration(
+        name=lean_name(*filter(None, [module, class_name])), type="Type", keyword=options.declaration_keyword
+    )
