@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from autoformal.llm.models import GenerationRequest, GenerationResult
@@ -106,3 +106,16 @@ class ThreadedSyncBackend:
 
     async def aclose(self) -> None:
         self.close()
+
+
+async def gather_or_cancel(coroutines: Iterable[Awaitable[T]]) -> list[T]:
+    """All results in order; when one fails, the others are cancelled and awaited before the error is raised
+    (one failed request, e.g. a context too long, must not leave the rest running unobserved)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

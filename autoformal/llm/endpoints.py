@@ -11,13 +11,12 @@ cooling down, the one whose cooldown ends first is tried rather than failing fas
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from autoformal.llm.base import BackgroundLoop, refuse_inside_event_loop
+from autoformal.llm.base import BackgroundLoop, gather_or_cancel, refuse_inside_event_loop
 from autoformal.llm.config import OpenAIBackendConfig
 from autoformal.llm.errors import (
     ContextLengthExceededError,
@@ -120,14 +119,7 @@ class MultiEndpointBackend:
             ]
 
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        tasks = [asyncio.ensure_future(self._generate_one(request)) for request in requests]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        return await gather_or_cancel(self._generate_one(request) for request in requests)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         refuse_inside_event_loop()

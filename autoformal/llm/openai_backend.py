@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from autoformal.llm.base import BackgroundLoop, refuse_inside_event_loop
+from autoformal.llm.base import BackgroundLoop, gather_or_cancel, refuse_inside_event_loop
 from autoformal.llm.config import OpenAIBackendConfig
 from autoformal.llm.errors import (
     BackendUnavailableError,
@@ -106,15 +106,7 @@ class OpenAICompatibleBackend:
         model: str = (
             self._model if self._model is not None else await asyncio.to_thread(operator.attrgetter("model_name"), self)
         )
-        tasks = [asyncio.ensure_future(self._generate_one(state, model, request)) for request in requests]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # One failed request (bad config, context too long) must not leave the rest running unobserved.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        return await gather_or_cancel(self._generate_one(state, model, request) for request in requests)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         refuse_inside_event_loop()
