@@ -67,6 +67,10 @@ def _quiet_library_progress_bars() -> None:
 
 
 def _warn_unknown_variables() -> None:
+    import os
+
+    if not any(name.upper().startswith("AUTOFORMAL_") for name in os.environ):
+        return  # nothing to check, and the configuration models stay unimported (start-up time)
     from autoformal.cli.output import warn
     from autoformal.config import FormalizerConfig
     from autoformal.envvars import unknown_variables
