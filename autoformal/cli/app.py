@@ -56,14 +56,17 @@ def _root(
 
 
 def _quiet_library_progress_bars() -> None:
-    """Hugging Face's progress bars (transformers' `Loading weights`, hub downloads) write to stderr; when
-    stderr is not a terminal (a log file, a pipe) they are only noise, so they are switched off."""
+    """Hugging Face's progress bars (transformers' `Loading weights`, hub downloads) and load reports write to
+    stderr; when stderr is not a terminal (a log file, a pipe) they are only noise, so they are switched off."""
     import os
 
     if not sys.stderr.isatty():
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when they are imported
+        # transformers also logs a weight "LOAD REPORT" at warning level when a checkpoint has unused keys
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if "transformers" in sys.modules:  # imported already (a library caller, a test session)
             sys.modules["transformers"].utils.logging.disable_progress_bar()
+            sys.modules["transformers"].utils.logging.set_verbosity_error()
 
 
 def _warn_unknown_variables() -> None:
