@@ -246,6 +246,34 @@ def test_incremental_rebuild_embeds_only_changed_declarations(
     assert np.allclose(rebuilt.vectors, fresh.vectors, atol=1e-4)  # reuse gives what a full build gives
 
 
+def test_truncated_faiss_index_rebuild_reuses_the_intact_vectors(
+    index: DeclarationIndex, embedder: Embedder, declarations: list[Declaration], tmp_path: Path
+) -> None:
+    """Issue 12: only `faiss.index` damaged (truncated) — the vectors are intact, so a rebuild embeds nothing."""
+    from autoformal.errors import AutoformalError
+
+    damaged = DeclarationIndex.build(declarations, embedder, index_type="hnsw", previous=index).save(tmp_path / "ix")
+    faiss_file = damaged / "faiss.index"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(AutoformalError):  # the index as a whole is refused
+        DeclarationIndex.load(damaged)
+    previous = DeclarationIndex.load(damaged, vectors_only=True)
+    seen: list[str] = []
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(embedder, name)
+
+        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+            seen.extend(texts)
+            return embedder.encode(texts)
+
+    rebuilt = DeclarationIndex.build(declarations, Spy(), previous=previous)  # type: ignore[arg-type]
+    assert seen == [] and rebuilt.manifest.reused == len(declarations)
+    rebuilt.save(damaged)
+    assert len(DeclarationIndex.load(damaged)) == len(declarations)  # whole again
+
+
 def test_rebuild_with_another_model_re_embeds_everything(
     saved_index: Path, declarations: list[Declaration], tiny_model_dir: Path
 ) -> None:
