@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from autoformal._paths import cache_root
 from autoformal.checking.models import CheckResult, CheckStatus
 from autoformal.checking.protocol import LeanChecker, run_coroutine_sync
 from autoformal.checking.trusted import JobOutcome, ProofJob, TrustedProver, UntrustedStatementError
@@ -38,9 +39,7 @@ _CACHEABLE_STATUSES = frozenset({CheckStatus.OK, CheckStatus.ERROR, CheckStatus.
 
 def default_cache_path() -> Path:
     """`$AUTOFORMAL_CACHE_DIR/cache.sqlite`, else `~/.cache/autoformal/cache.sqlite`."""
-    root = os.environ.get("AUTOFORMAL_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "autoformal"
-    return base / "cache.sqlite"
+    return cache_root() / "cache.sqlite"
 
 
 def cache_key(*parts: Any) -> str:

@@ -75,12 +75,12 @@ def report_error(exc: BaseException) -> None:
 
 def write_traceback(exc: BaseException) -> Path | None:
     """The full traceback in a new file under the cache directory (else the temp directory)."""
-    from autoformal.cache import default_cache_path
+    from autoformal._paths import cache_root
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     text = f"autoformal {' '.join(sys.argv[1:])}\n\n{text}"
-    for directory in (default_cache_path().parent / "crashes", Path(tempfile.gettempdir())):
+    for directory in (cache_root() / "crashes", Path(tempfile.gettempdir())):
         try:
             directory.mkdir(parents=True, exist_ok=True)
             path = directory / f"autoformal-crash-{stamp}-{os.getpid()}.txt"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from autoformal._paths import cache_root
 from autoformal.errors import EmbedderError
 from autoformal.retrieval.defaults import DEFAULT_MODEL
 
@@ -129,10 +130,10 @@ class Embedder:
             self._load_torch(self.config)
 
     def _load_onnx(self, config: EmbedderConfig) -> None:
-        from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder, default_cache_dir
+        from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder
 
         model_dir = _local_model_dir(config.model)
-        cache_dir = config.cache_dir or default_cache_dir()
+        cache_dir = config.cache_dir or cache_root()
         self._load_fast(
             lambda: OnnxSentenceEncoder(
                 model_dir, max_seq_length=config.max_seq_length, quantize=config.quantize, cache_dir=cache_dir
@@ -143,11 +144,10 @@ class Embedder:
     def _load_static(self, config: EmbedderConfig) -> None:
         if config.quantize:
             raise EmbedderError("quantize=True needs backend='onnx'; static vectors are already small")
-        from autoformal.retrieval.onnx_backend import default_cache_dir
         from autoformal.retrieval.static_backend import StaticSentenceEncoder
 
         model_dir = _local_model_dir(config.model)
-        cache_dir = config.cache_dir or default_cache_dir()
+        cache_dir = config.cache_dir or cache_root()
         self._load_fast(
             lambda: StaticSentenceEncoder(model_dir, max_seq_length=config.max_seq_length, cache_dir=cache_dir),
             fallback="onnx",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 import warnings
@@ -24,12 +23,6 @@ from autoformal.errors import ConfigurationError
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _SUPPORTED_POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
-
-
-def default_cache_dir() -> Path:
-    """``$AUTOFORMAL_CACHE_DIR``, else ``~/.cache/autoformal``."""
-    configured = os.environ.get("AUTOFORMAL_CACHE_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "autoformal"
 
 
 def _pooling_mode(model_dir: Path) -> str:

@@ -36,6 +36,7 @@ from lark import Lark
 from lark.lark import _LOAD_ALLOWED_OPTIONS
 from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 
+from autoformal._paths import cache_root
 from autoformal.syntax.grammar import GRAMMAR_NAME, grammar_text
 from autoformal.syntax.transform import TermBuilder
 
@@ -46,9 +47,7 @@ _OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "maybe_plac
 
 def grammar_cache_dir() -> Path:
     """``$AUTOFORMAL_CACHE_DIR/grammar``, else ``~/.cache/autoformal/grammar``."""
-    configured = os.environ.get("AUTOFORMAL_CACHE_DIR")
-    base = Path(configured).expanduser() if configured else Path.home() / ".cache" / "autoformal"
-    return base / "grammar"
+    return cache_root() / "grammar"
 
 
 def build_parser() -> Lark:
