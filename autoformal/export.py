@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from autoformal.bulk.output import complete_lines
 from autoformal.checking.header import DEFAULT_HEADER
 from autoformal.errors import ExportError
 from autoformal.results import FormalizationResult, RankedCandidate
@@ -43,17 +44,12 @@ class ExportSummary(BaseModel):
 def read_bulk_records(path: str | Path) -> Iterator[tuple[str, FormalizationResult, dict[str, Any]]]:
     """`(id, result, raw record)` for each line of a bulk output file. A torn last line (a killed run that was
     not resumed) is skipped; any other line that is not a result names itself in an `ExportError`."""
-    lines = Path(path).read_bytes().split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, line in complete_lines(Path(path).read_bytes()):
         try:
             record = json.loads(line)
             fields = {k: v for k, v in record.items() if k in FormalizationResult.model_fields}
             result = FormalizationResult.model_validate(fields)
         except (ValueError, ValidationError) as exc:
-            if number == len(lines):  # no newline after it: the tail a killed writer tore
-                return
             raise ExportError(
                 f"{path}, line {number}: not an `autoformal bulk` result ({str(exc).splitlines()[0]}); export reads "
                 "the output of `autoformal bulk`"

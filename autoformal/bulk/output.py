@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,6 +41,15 @@ class Recovery(BaseModel):
     done_ids: frozenset[str]
     records: int
     torn_tail_bytes: int = 0
+
+
+def complete_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """`(line number, line)` of each non-blank *complete* line of append-only JSONL bytes. An unterminated last
+    line is a write in progress or the tail a kill tore: it is left out (`JsonlAppender.recover` truncates it)."""
+    whole = data[: data.rfind(b"\n") + 1]
+    for number, line in enumerate(whole.split(b"\n")[:-1], start=1):
+        if line.strip():
+            yield number, line
 
 
 def encode_record(record: Mapping[str, Any]) -> bytes:
@@ -90,9 +99,7 @@ class JsonlAppender:
         torn = len(data) - end
         done: set[str] = set()
         records = 0
-        for number, line in enumerate(data[:end].split(b"\n")[:-1], start=1):
-            if not line.strip():
-                continue
+        for number, line in complete_lines(data):
             try:
                 record = json.loads(line)
                 record_id = record["id"]

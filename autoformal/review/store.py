@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autoformal.bulk.output import JsonlAppender
+from autoformal.bulk.output import JsonlAppender, complete_lines
 from autoformal.errors import ReviewDataError
 
 Verdict = Literal["faithful", "unfaithful"]
@@ -142,10 +142,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReviewDataError(f"{path}: cannot read ({exc.strerror})") from None
-    whole = raw[: raw.rfind(b"\n") + 1]
-    for number, line in enumerate(whole.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in complete_lines(raw):
         try:
             record = json.loads(line)
         except ValueError:
