@@ -26,9 +26,11 @@ CORRECT = {
     "count_evens": (
         "def small.count_evens (xs : List Int) : Int := Int.ofNat (xs.filter (fun (x : Int) => x % 2 == 0)).length"
     ),
+    # `max(low, min(x, high))` also when low > high (outside the docstring's assumption, but hypothesis draws
+    # such inputs: the plainer `if x < low then low else if high < x then high else x` disagrees there).
     "clamp": (
         "def small.clamp (x : Int) (low : Int) (high : Int) : Int := "
-        "if x < low then low else if high < x then high else x"
+        "if high < x then (if high < low then low else high) else (if x < low then low else x)"
     ),
 }
 #: Deliberately wrong: off by one (the fold starts at 1; the clamp's upper bound is high + 1).
@@ -54,22 +56,33 @@ PLAN = {
     "count_evens": ["correct"],
 }
 
+#: What the scripted model answers to repair requests, per function (cycled over the requests): the repair flow
+#: fixes clamp's off-by-one once Lean's failing examples and the counterexample come back.
+REPAIRS = {"clamp": ["correct"]}
+
 #: The differential run of the translation tests (hypothesis draws are seeded, so the flow is reproducible).
 DIFFERENTIAL = DifferentialConfig(examples=10)
 
 
 class TranslationResponder:
-    """Translation prompts: per function, the answers of `plan[name]` (by kind), cycled over n. Spec prompts:
-    a theorem about the function the prompt names (so it refers to whatever the context declares)."""
+    """Translation prompts: per function, the answers of `plan[name]` (by kind), cycled over n. Repair requests
+    (the translation conversation continued after the model's own answer): the answers of `repairs[name]`, one
+    per request, cycled. Spec prompts: a theorem about the function the prompt names (so it refers to whatever
+    the context declares)."""
 
-    def __init__(self, plan: dict[str, list[str]]) -> None:
+    def __init__(self, plan: dict[str, list[str]], repairs: dict[str, list[str]] | None = None) -> None:
         self.plan = plan
+        self.repairs = repairs or {}
         self.translation_prompts: list[str] = []
+        self.repair_requests: list[list[dict[str, Any]]] = []
 
     def __call__(self, request: dict[str, Any]) -> list[str]:
         n = int(request.get("n") or 1)
-        text = request["messages"][-1]["content"]
-        name = next((f for f in CORRECT if f"small.{f} " in text or f"small.{f}`" in text), "sum_list")
+        messages = request["messages"]
+        text = messages[-1]["content"]
+        if len(messages) > 2 and messages[-2]["role"] == "assistant":
+            return [self._repair(messages)] * n
+        name = _named(text)
         if "Translate this Python function" in text:
             self.translation_prompts.append(text)
             answers = [self._answer(kind, name) for kind in self.plan.get(name, ["correct"])]
@@ -82,6 +95,13 @@ class TranslationResponder:
         statement = f"theorem spec {binders} : small.{name} {args} = small.{name} {args} := sorry"
         return [statement] * n
 
+    def _repair(self, messages: list[dict[str, Any]]) -> str:
+        name = _named(messages[-1]["content"])
+        answers = self.repairs.get(name, ["correct"])
+        self.repair_requests.append(messages)
+        sent = sum(1 for m in self.repair_requests if _named(m[-1]["content"]) == name)
+        return f"```lean\n{self._answer(answers[(sent - 1) % len(answers)], name)}\n```"
+
     @staticmethod
     def _answer(kind: str, name: str) -> str:
         if kind == "correct":
@@ -89,6 +109,11 @@ class TranslationResponder:
         if kind == "off_by_one":
             return OFF_BY_ONE[name]
         return REFUSED[kind].format(name=name)
+
+
+def _named(text: str) -> str:
+    """The function a prompt is about (its Lean name appears in it)."""
+    return next((f for f in CORRECT if f"small.{f} " in text or f"small.{f}`" in text), "sum_list")
 
 
 TRANSCRIPT = Path(__file__).resolve().parent / "fixtures" / "translation_core_lean.jsonl"
@@ -134,17 +159,19 @@ def assert_differential(models: dict[str, Any]) -> None:
     assert (clamp.python, clamp.lean) == ("clamp(1, 0, 0) == 0", "small.clamp 1 0 0 = 0")
 
 
-def translate_small(checker_config: ReplCheckerConfig) -> tuple[DocstringReport, TranslationResponder]:
+def translate_small(
+    checker_config: ReplCheckerConfig, repairs: dict[str, list[str]] | None = None
+) -> tuple[DocstringReport, TranslationResponder]:
     """The flow the stand-in replays: `small.py` planned for core Lean, translated (k = 3, DIFFERENTIAL) with
-    the scripted model on `checker_config`'s Lean."""
+    the scripted model on `checker_config`'s Lean; without `repairs`, no repair round (clamp stays opaque)."""
     import asyncio
 
     options = TypeOptions(declaration_keyword="constant")
     report = plan_docstrings(SMALL, header="", options=options)
-    responder = TranslationResponder(PLAN)
+    responder = TranslationResponder(PLAN, repairs)
     with OpenAIStubServer(responder) as server, ReplChecker(checker_config) as checker:
         backend = OpenAICompatibleBackend(OpenAIBackendConfig(base_url=server.base_url, model=server.model))
-        translation = TranslationConfig(samples=3)
+        translation = TranslationConfig(samples=3, repair_rounds=1 if repairs is not None else 0)
         semantic = SemanticChecker(checker)
         run = translate_docstrings(
             report, backend, semantic, options=options, config=translation, differential=DIFFERENTIAL

@@ -9,7 +9,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from docstrings_translation_support import CORRECT, DIFFERENTIAL, PLAN, SMALL, TranslationResponder, assert_differential
+from docstrings_translation_support import (
+    CORRECT,
+    DIFFERENTIAL,
+    PLAN,
+    REPAIRS,
+    SMALL,
+    TranslationResponder,
+    assert_differential,
+    translate_small,
+)
 
 from autoformal.checking import ReplChecker, ReplCheckerConfig
 from autoformal.checking.gate import TrustedContextGate, with_context
@@ -76,7 +85,7 @@ def test_translations_are_kernel_checked_and_specs_refer_to_the_accepted_defs(
                 fz.backend,
                 SemanticChecker(fz.checker),
                 options=options,
-                config=TranslationConfig(samples=3),
+                config=TranslationConfig(samples=3, repair_rounds=0),  # the repair flow: the next test
                 differential=DIFFERENTIAL,
             )
         )
@@ -121,3 +130,17 @@ def test_translations_are_kernel_checked_and_specs_refer_to_the_accepted_defs(
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_def_failing_its_examples_is_repaired_on_real_lean(real_lean: ReplCheckerConfig) -> None:
+    """clamp's only surviving sample is off by one: its failing examples and shrunk counterexample go back to
+    the model, and the corrected def passes every doctest and differential example in the kernel."""
+    report, responder = translate_small(real_lean, REPAIRS)
+    clamp = next(f.model for f in report.functions if f.qualname == "clamp")
+    assert clamp is not None and len(responder.repair_requests) == 1
+    (repair,) = clamp.repairs
+    assert repair.outcome == "acceptable" and repair.parent == 1 and repair.cause.failed_examples
+    assert repair.cause.counterexample is not None and repair.cause.counterexample.lean == "small.clamp 1 0 0 = 0"
+    assert clamp.accepted == _one_line(CORRECT["clamp"]) and clamp.accepted_sample == repair.sample
+    assert clamp.doctests_passed == 3 and clamp.doctests_failed == 0
+    assert clamp.examples_tried == clamp.examples_agreed == DIFFERENTIAL.examples

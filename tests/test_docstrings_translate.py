@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from docstrings_translation_support import (
     CORRECT,
+    OFF_BY_ONE,
     PLAN,
+    REPAIRS,
     SMALL,
     TRANSCRIPT,
     TranslationResponder,
@@ -133,10 +135,59 @@ def test_translation_flow_on_the_standin_replaying_core_lean(replayed_lean: Stan
     assert "example : small.count_evens [1, 2, 4, 7] = 2 := by decide" in text
 
 
-def test_cli_translate_reports_per_function(
-    replayed_lean: StandinInstall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_rejected_def_is_repaired_from_the_kernels_feedback(replayed_lean: StandinInstall) -> None:
+    config = ReplCheckerConfig(project_dir=replayed_lean.directory, lake_path=replayed_lean.lake, num_workers=1)
+    report, responder = translate_small(config, REPAIRS)
+    models = {f.qualname: f.model for f in report.functions if f.model is not None}
+    # Only clamp had no acceptable def after the first samples: one repair request, for its off-by-one (sample 1).
+    assert [m[-1]["content"] for m in responder.repair_requests] and len(responder.repair_requests) == 1
+    assert all(not models[name].repairs for name in ("sum_list", "max_of_two", "reverse_list", "count_evens"))
+    clamp = models["clamp"]
+    (repair,) = clamp.repairs
+    assert (repair.round, repair.parent, repair.outcome) == (1, 1, "acceptable")
+    assert clamp.accepted == one_line(CORRECT["clamp"]) and clamp.accepted_sample == repair.sample == 3
+    accepted = next(c for c in clamp.candidates if c.sample == clamp.accepted_sample)
+    assert (accepted.round, accepted.parent, accepted.failed) == (1, 1, [])
+    assert clamp.doctests_passed == 3 and clamp.examples_agreed == clamp.examples_tried
+    # The request continued the translation conversation: the failed def as the model's answer, then the
+    # examples the kernel could not prove (smallest first, with Lean's messages) and the shrunk counterexample.
+    messages = responder.repair_requests[0]
+    assert "Translate this Python function" in messages[-3]["content"]
+    assert messages[-2] == {"role": "assistant", "content": f"```lean\n{one_line(OFF_BY_ONE['clamp'])}\n```"}
+    assert "small.clamp 5 0 3 = 3" in [v.example.prop for v in repair.cause.failed_examples]
+    assert all(v.lean_message for v in repair.cause.failed_examples) and repair.cause.lean_message is None
+    assert repair.cause.counterexample == clamp.counterexample  # shrunk once, shared by the prompt and the report
+    assert clamp.counterexample is not None and clamp.counterexample.sample == 1
+    for text in ("small.clamp 5 0 3 = 3", "clamp(1, 0, 0) == 0", "small.clamp 1 0 0 = 0"):
+        assert text in messages[-1]["content"]
+    rendered = render_lean(report).text
+    assert "FALLBACK" not in rendered and "example : small.clamp 5 0 3 = 3 := by decide" in rendered
+
+
+@pytest.mark.parametrize(
+    "answer, outcome", [("attribute", "refused: refused by the safety gate"), ("off_by_one", "repeats a def")]
+)
+def test_a_repair_answer_that_is_refused_or_repeated_reaches_no_lean(
+    replayed_lean: StandinInstall, answer: str, outcome: str
 ) -> None:
-    with OpenAIStubServer(TranslationResponder(PLAN)) as server:
+    config = ReplCheckerConfig(project_dir=replayed_lean.directory, lake_path=replayed_lean.lake, num_workers=1)
+    report, _ = translate_small(config, {"clamp": [answer]})
+    clamp = next(f.model for f in report.functions if f.qualname == "clamp")
+    assert clamp is not None and clamp.accepted is None and "small.clamp 5 0 3 = 3" in (clamp.why_none or "")
+    (repair,) = clamp.repairs
+    assert repair.outcome.startswith(outcome) and repair.sample is None
+    assert [c.sample for c in clamp.candidates] == [1]  # nothing new was checked
+    assert "-- FALLBACK to opaque for `small.clamp`" in render_lean(report).text
+
+
+@pytest.mark.parametrize("variables", [{}, {"AUTOFORMAL_REPAIR_ROUNDS": "0"}, {"AUTOFORMAL_REPAIR_MAX_REQUESTS": "0"}])
+def test_cli_translate_reports_per_function(
+    replayed_lean: StandinInstall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COLUMNS", "400")  # the summary table's cells on one line each
+    with OpenAIStubServer(TranslationResponder(PLAN, REPAIRS)) as server:
         monkeypatch.setenv("AUTOFORMAL_BASE_URL", server.base_url)
         monkeypatch.setenv("AUTOFORMAL_MODEL", server.model)
         monkeypatch.setenv("AUTOFORMAL_LEAN_PROJECT", str(replayed_lean.directory))
@@ -161,8 +212,14 @@ def test_cli_translate_reports_per_function(
     assert payload["translated"] is True
     assert models["reverse_list"]["accepted"] == CORRECT["reverse_list"]
     assert models["reverse_list"]["doctests_passed"] == 1
-    assert models["clamp"]["accepted"] is None and models["clamp"]["why_none"]
     assert "def small.reverse_list" in (tmp_path / "Specs.lean").read_text(encoding="utf-8")
+    clamp = models["clamp"]
+    if not variables:  # the repair settings of `formalize` apply: the off-by-one is repaired
+        assert clamp["accepted"] == one_line(CORRECT["clamp"]) and clamp["repairs"][0]["outcome"] == "acceptable"
+        assert "accepted the round-1 correction of sample 1" in result.stderr
+    else:
+        assert clamp["accepted"] is None and clamp["why_none"] and clamp["repairs"] == []
+        assert clamp["repairs_unsent"] == (1 if "AUTOFORMAL_REPAIR_MAX_REQUESTS" in variables else 0)
 
 
 def _subject(tmp_path: Path, body: str, params: list[tuple[str, str]], returns: str) -> PyFunction:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from autoformal.docstrings import DocstringReport, TypeOptions
-    from autoformal.docstrings.modelling import DifferentialConfig
+    from autoformal.docstrings.modelling import DifferentialConfig, FunctionModel, TranslationConfig
     from autoformal.pipeline import Formalizer
 
 #: Seconds between report checkpoints during a run (each rewrites the whole report).
@@ -114,7 +114,7 @@ def docstrings(
     from autoformal.checking import DEFAULT_HEADER
     from autoformal.cli.output import stderr_console
     from autoformal.docstrings import TypeOptions, plan_docstrings, render_lean
-    from autoformal.docstrings.modelling import DifferentialConfig
+    from autoformal.docstrings.modelling import DifferentialConfig, TranslationConfig
     from autoformal.docstrings.resume import carry_over, load_report, write_report
     from autoformal.errors import ConfigurationError, InvalidInputError
 
@@ -145,7 +145,12 @@ def docstrings(
         with make_formalizer(config, save_config_to) as formalizer:
             if translate:
                 differential = DifferentialConfig(examples=differential_examples) if run_python else None
-                _translate(err, report, formalizer, options, config.samples, differential)
+                translation = TranslationConfig(
+                    samples=config.samples,
+                    repair_rounds=config.repair_rounds,
+                    repair_max_requests=config.repair_max_requests,
+                )
+                _translate(err, report, formalizer, options, translation, differential)
             try:
                 if report.pending_claims():
                     _formalize_with_progress(err, report, formalizer, concurrency, report_path)
@@ -206,7 +211,7 @@ def _translate(
     report: DocstringReport,
     formalizer: Formalizer,
     options: TypeOptions,
-    samples: int | None,
+    translation: TranslationConfig,
     differential: DifferentialConfig | None,
 ) -> None:
     import asyncio
@@ -215,7 +220,6 @@ def _translate(
 
     from autoformal.checking.semantic import SemanticChecker
     from autoformal.checking.trusted import TrustedProver
-    from autoformal.docstrings.modelling import TranslationConfig
     from autoformal.docstrings.spec import translate_docstrings
     from autoformal.errors import ConfigurationError
 
@@ -229,12 +233,14 @@ def _translate(
                 formalizer.backend,
                 SemanticChecker(formalizer.checker),
                 options=options,
-                config=TranslationConfig(samples=samples or TranslationConfig().samples),
+                config=translation,
                 search=lambda text: retrievers.search(text)[0],
                 differential=differential,
             )
         )
-    table = Table("function", "Lean model", "doctests ✓/✗/skipped", "differential agreed/tried", title="translations")
+    table = Table(
+        "function", "Lean model", "doctests ✓/✗/skipped", "differential agreed/tried", "repair", title="translations"
+    )
     for function in report.functions:
         if function.model is None:
             continue
@@ -244,8 +250,23 @@ def _translate(
         agreed = f"{model.examples_agreed} / {model.examples_tried}" if differential is not None else "-"
         if model.counterexample is not None:
             agreed += f"\ncounterexample: {model.counterexample.python}\nLean: {model.counterexample.lean}"
-        table.add_row(shown(function.qualname), lean_model, counts, shown(agreed))
+        table.add_row(shown(function.qualname), lean_model, counts, shown(agreed), shown(_repair_summary(model)))
     err.print(table)
+
+
+def _repair_summary(model: FunctionModel) -> str:
+    """`-` without repair requests; else how many were sent and which one (if any) gave the accepted def."""
+    if not model.repairs and not model.repairs_unsent and model.repair_error is None:
+        return "-"
+    accepted = next((r for r in model.repairs if r.sample is not None and r.sample == model.accepted_sample), None)
+    summary = f"{len(model.repairs)} request(s)"
+    if accepted is not None:
+        summary += f"; accepted the round-{accepted.round} correction of sample {accepted.parent}"
+    if model.repairs_unsent:
+        summary += f"; {model.repairs_unsent} left unrepaired (repair_max_requests)"
+    if model.repair_error is not None:
+        summary += f"; {model.repair_error}"
+    return summary
 
 
 def _formalize_with_progress(

@@ -47,6 +47,8 @@ class DefVerdict(BaseModel):
 
     sample: int
     text: str
+    round: int = Field(default=0, description="0: a first sample; n: the answer to a repair request of round n.")
+    parent: int | None = Field(default=None, description="The failed sample a repaired def corrects.")
     elaborates: bool
     lean_message: str | None = Field(default=None, description="Why the def (with the derived type) fails.")
     examples: list[ExampleVerdict] = Field(default_factory=list)

@@ -3,6 +3,13 @@ examples (and, with `--run-python`, on differential examples); the best survivin
 
 A def is accepted when it elaborates with the derived type and no example fails; candidates are ranked by
 examples passed (then sample order). Where none survives, the function stays `opaque`, and the report says why.
+
+**Repair.** While no def is accepted, the failed defs go back to the model, one request each, as the
+translation conversation continued: the failed def, then what the kernel found wrong with it (Lean's error
+when it does not elaborate; else the examples it could not prove, with Lean's messages, and, with
+`--run-python`, the shrunk counterexample in Python and Lean syntax). The corrected defs pass the same gate and
+the same kernel checks as first samples, and compete in the same ranking. Each round repairs the previous
+round's failures; at most `repair_max_requests` requests per function (the rest are counted as unrepaired).
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from autoformal.checking.semantic import SemanticChecker
 from autoformal.corpus.models import Declaration
 from autoformal.docstrings.differential import SandboxConfig, draw_inputs, run_python, shrink_candidates
-from autoformal.docstrings.evidence import DefVerdict, LeanExample, check_candidates, printable_examples
+from autoformal.docstrings.evidence import (
+    DefVerdict,
+    ExampleVerdict,
+    LeanExample,
+    check_candidates,
+    printable_examples,
+)
 from autoformal.docstrings.literals import doc_examples
 from autoformal.docstrings.source import PyFunction
 from autoformal.docstrings.translate import (
@@ -24,12 +37,13 @@ from autoformal.docstrings.translate import (
     extract_def,
     function_source,
     lean_signature,
+    repair_messages,
     translation_messages,
 )
 from autoformal.docstrings.types import LeanDeclaration, TypeOptions
-from autoformal.errors import UntypableError
+from autoformal.errors import AutoformalError, UntypableError
 from autoformal.llm.base import LLMBackend
-from autoformal.llm.models import GenerationRequest
+from autoformal.llm.models import ChatMessage, GenerationRequest
 
 SearchDeclarations = Callable[[str], Sequence[Declaration]]
 
@@ -40,6 +54,12 @@ class TranslationConfig(BaseModel):
     samples: PositiveInt = Field(default=4, description="Defs sampled per function (k).")
     temperature: float = Field(default=0.8, ge=0.0)
     max_tokens: PositiveInt = 1024
+    repair_rounds: int = Field(
+        default=1, ge=0, description="Rounds of repair while no def is accepted (`repair_rounds`); 0: off."
+    )
+    repair_max_requests: int = Field(
+        default=8, ge=0, description="Repair requests per function (`repair_max_requests`)."
+    )
 
 
 class DifferentialConfig(BaseModel):
@@ -61,6 +81,29 @@ class Counterexample(BaseModel):
     lean_message: str | None = None
 
 
+class RepairCause(BaseModel):
+    """What a repair request told the model about a failed def."""
+
+    lean_message: str | None = Field(default=None, description="Why the def does not elaborate.")
+    failed_examples: list[ExampleVerdict] = Field(
+        default_factory=list, description="Examples the kernel could not prove (the smallest few)."
+    )
+    counterexample: Counterexample | None = None
+
+
+class DefRepair(BaseModel):
+    """One repair request: the failed def it corrects, what was wrong, and what came back."""
+
+    round: int
+    parent: int = Field(description="The sample index of the failed def.")
+    cause: RepairCause
+    sample: int | None = Field(default=None, description="The corrected def's sample index, when one was checked.")
+    outcome: str = Field(
+        description="`acceptable` (elaborates, no example fails), `rejected` (see the candidate with this sample) "
+        "or why nothing was checked."
+    )
+
+
 class FunctionModel(BaseModel):
     """The Lean model of one function, and the evidence for it (the per-function JSON report)."""
 
@@ -79,6 +122,9 @@ class FunctionModel(BaseModel):
     network_isolated: bool | None = Field(default=None, description="Whether the Python sandbox had no network.")
     python_error: str | None = Field(default=None, description="Why the Python run gave nothing (timeout, crash).")
     counterexample: Counterexample | None = None
+    repairs: list[DefRepair] = Field(default_factory=list, description="Repair requests, in order.")
+    repairs_unsent: int = Field(default=0, description="Failed defs the repair budget left unrepaired.")
+    repair_error: str | None = Field(default=None, description="Why a repair round stopped early (LLM failure).")
 
     @property
     def defs(self) -> tuple[str, ...]:
@@ -108,10 +154,7 @@ async def model_function(
     model.doctests_skipped = unread + unprintable
     retrieved = await asyncio.to_thread(search, function.docstring) if search is not None else []
     messages = translation_messages(function, function_source(function), signature, retrieved)
-    request = GenerationRequest(
-        messages=messages, n=config.samples, temperature=config.temperature, max_tokens=config.max_tokens
-    )
-    (result,) = await backend.agenerate([request])
+    (result,) = await backend.agenerate([_request(config, messages, config.samples)])
     candidates: list[tuple[int, CandidateDef]] = []
     for sample, completion in enumerate(result.completions):
         extracted = extract_def(completion.text, signature.name)
@@ -121,11 +164,19 @@ async def model_function(
             candidates.append((sample, extracted))
     if differential is not None and candidates:
         examples += await _differential_examples(function, signature, model, differential)
-    verdicts = await check_candidates(semantic, header, signature, candidates, examples) if candidates else []
+    kernel = _Kernel(function, signature, semantic, header, examples, differential)
+    verdicts = await kernel.check(candidates)
+    if config.repair_rounds:
+        repair = _Repair(model, kernel, backend, config, messages, seen=[c for _, c in candidates])
+        verdicts += await repair.run(verdicts, next_sample=len(result.completions))
     _decide(model, verdicts)
     if differential is not None:
-        model.counterexample = await _counterexample(function, signature, model, semantic, header, differential)
+        model.counterexample = await _first_counterexample(model, kernel)
     return model
+
+
+def _request(config: TranslationConfig, messages: list[ChatMessage], n: int) -> GenerationRequest:
+    return GenerationRequest(messages=messages, n=n, temperature=config.temperature, max_tokens=config.max_tokens)
 
 
 async def _differential_examples(
@@ -144,41 +195,182 @@ async def _differential_examples(
     return examples
 
 
-async def _counterexample(
-    function: PyFunction,
-    signature: LeanSignature,
-    model: FunctionModel,
-    semantic: SemanticChecker,
-    header: str,
-    config: DifferentialConfig,
-) -> Counterexample | None:
-    """Shrink the first differential failure of the best-ranked candidate that has one: try every one-step
-    smaller input (Python computes the expected value, the kernel checks the def), keep a failing one, repeat."""
-    for verdict in model.candidates:
+class _Kernel:
+    """The kernel's side of one function: candidate defs checked on its examples, and counterexamples shrunk
+    (once per candidate: the repair prompt and the report share them)."""
+
+    def __init__(
+        self,
+        function: PyFunction,
+        signature: LeanSignature,
+        semantic: SemanticChecker,
+        header: str,
+        examples: Sequence[LeanExample],
+        differential: DifferentialConfig | None,
+    ) -> None:
+        self.function, self.signature, self.semantic, self.header = function, signature, semantic, header
+        self.examples, self.differential = examples, differential
+        self._shrunk: dict[int, Counterexample | None] = {}
+
+    async def check(self, candidates: Sequence[tuple[int, CandidateDef]]) -> list[DefVerdict]:
+        if not candidates:
+            return []
+        return await check_candidates(self.semantic, self.header, self.signature, candidates, self.examples)
+
+    async def counterexample(self, verdict: DefVerdict) -> Counterexample | None:
+        """The candidate's first differential failure, shrunk: try every one-step smaller input (Python computes
+        the expected value, the kernel checks the def), keep a failing one, repeat. None without one."""
+        config = self.differential
         failures = [v for v in verdict.failed if v.example.origin == "differential"]
-        if failures:
-            break
-    else:
-        return None
-    candidate = CandidateDef(defs=tuple(verdict.text.split("\n")))
-    current = min(failures, key=lambda v: len(v.example.python))
-    for _ in range(config.shrink_rounds):
-        smaller = shrink_candidates(current.example.args)
-        run = await asyncio.to_thread(run_python, function, smaller, config.sandbox)
-        pairs = [(a, out) for a, out in zip(smaller, run.outputs, strict=True) if out is not None]
-        examples, _ = printable_examples(signature, pairs, "differential")
-        if not examples:
-            break
-        (checked,) = await check_candidates(semantic, header, signature, [(verdict.sample, candidate)], examples)
-        if not checked.failed:
-            break
-        current = min(checked.failed, key=lambda v: len(v.example.python))
-    return Counterexample(
-        sample=verdict.sample,
-        python=current.example.python,
-        lean=current.example.prop,
-        lean_message=current.lean_message,
-    )
+        if config is None or not failures:
+            return None
+        if verdict.sample in self._shrunk:
+            return self._shrunk[verdict.sample]
+        candidate = CandidateDef(defs=tuple(verdict.text.split("\n")))
+        current = min(failures, key=lambda v: len(v.example.python))
+        for _ in range(config.shrink_rounds):
+            smaller = shrink_candidates(current.example.args)
+            run = await asyncio.to_thread(run_python, self.function, smaller, config.sandbox)
+            pairs = [(a, out) for a, out in zip(smaller, run.outputs, strict=True) if out is not None]
+            examples, _ = printable_examples(self.signature, pairs, "differential")
+            if not examples:
+                break
+            (checked,) = await check_candidates(
+                self.semantic, self.header, self.signature, [(verdict.sample, candidate)], examples
+            )
+            if not checked.failed:
+                break
+            current = min(checked.failed, key=lambda v: len(v.example.python))
+        found = Counterexample(
+            sample=verdict.sample,
+            python=current.example.python,
+            lean=current.example.prop,
+            lean_message=current.lean_message,
+        )
+        self._shrunk[verdict.sample] = found
+        return found
+
+
+async def _first_counterexample(model: FunctionModel, kernel: _Kernel) -> Counterexample | None:
+    """The shrunk counterexample of the best-ranked candidate that has a differential failure."""
+    for verdict in model.candidates:
+        found = await kernel.counterexample(verdict)
+        if found is not None:
+            return found
+    return None
+
+
+#: Failing examples shown per repair request (the smallest), and the characters kept of each Lean message.
+_EXAMPLES_SHOWN = 3
+_MESSAGE_CHARS = 600
+
+
+class _Repair:
+    """Repair rounds for one function (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: FunctionModel,
+        kernel: _Kernel,
+        backend: LLMBackend,
+        config: TranslationConfig,
+        translation: list[ChatMessage],
+        seen: list[CandidateDef],
+    ) -> None:
+        self.model, self.kernel, self.backend, self.config = model, kernel, backend, config
+        self.translation = translation
+        self.seen = seen
+
+    async def run(self, verdicts: list[DefVerdict], next_sample: int) -> list[DefVerdict]:
+        """The checked corrections of every round (the caller ranks them with the first samples)."""
+        new: list[DefVerdict] = []
+        previous = verdicts
+        left = self.config.repair_max_requests
+        for number in range(1, self.config.repair_rounds + 1):
+            if any(v.acceptable for v in [*verdicts, *new]):
+                break
+            failed = self._repairable(previous)
+            sent, unsent = failed[:left], failed[left:]
+            self.model.repairs_unsent += len(unsent)
+            if not sent:
+                break
+            left -= len(sent)
+            causes = [await self._cause(v) for v in sent]
+            requests = [
+                _request(self.config, repair_messages(self.translation, v.text, _feedback(c)), 1)
+                for v, c in zip(sent, causes, strict=True)
+            ]
+            try:
+                results = await self.backend.agenerate(requests)
+            except AutoformalError as exc:  # the first samples' verdicts stand; say why nothing was repaired
+                self.model.repair_error = f"repair round {number}: the LLM request failed ({type(exc).__name__}: {exc})"
+                break
+            planned: list[tuple[DefRepair, tuple[int, CandidateDef] | None]] = []
+            for verdict, cause, result in zip(sent, causes, results, strict=True):
+                repair = DefRepair(round=number, parent=verdict.sample, cause=cause, outcome="no answer")
+                answer = result.completions[0].text if result.completions else ""
+                extracted = extract_def(answer, self.kernel.signature.name)
+                if isinstance(extracted, str):
+                    repair.outcome = f"refused: {extracted}"
+                    planned.append((repair, None))
+                elif any(extracted.defs == c.defs for c in self.seen):
+                    repair.outcome = "repeats a def already checked"
+                    planned.append((repair, None))
+                else:
+                    self.seen.append(extracted)
+                    repair.sample, next_sample = next_sample, next_sample + 1
+                    planned.append((repair, (repair.sample, extracted)))
+            checked = await self.kernel.check([c for _, c in planned if c is not None])
+            by_sample = {v.sample: v for v in checked}
+            for repair, _ in planned:
+                corrected = by_sample.get(repair.sample) if repair.sample is not None else None
+                if corrected is not None:
+                    corrected.round, corrected.parent = number, repair.parent
+                    repair.outcome = "acceptable" if corrected.acceptable else "rejected"
+                self.model.repairs.append(repair)
+            new += checked
+            previous = checked
+        return new
+
+    @staticmethod
+    def _repairable(verdicts: Sequence[DefVerdict]) -> list[DefVerdict]:
+        """The failed defs Lean said something about, the closest to right first (they elaborate, and pass the
+        most examples). A def that was not sent, or whose examples only timed out, gives the model nothing."""
+        failed = [v for v in verdicts if (v.elaborates and v.failed) or (not v.elaborates and v.lean_message)]
+        return sorted(failed, key=lambda v: (not v.elaborates, -v.passed, v.sample))
+
+    async def _cause(self, verdict: DefVerdict) -> RepairCause:
+        if not verdict.elaborates:
+            return RepairCause(lean_message=verdict.lean_message)
+        shown = sorted(verdict.failed, key=lambda v: len(v.example.python))[:_EXAMPLES_SHOWN]
+        return RepairCause(failed_examples=shown, counterexample=await self.kernel.counterexample(verdict))
+
+
+def _feedback(cause: RepairCause) -> str:
+    """The repair request's account of what the kernel found (Lean's messages cut to a bounded length)."""
+    parts = []
+    if cause.lean_message is not None:
+        parts.append(f"Lean rejects this def with the required type:\n```\n{_cut(cause.lean_message)}\n```")
+    if cause.failed_examples:
+        lines = [
+            f"- `{v.example.prop}` (Python: `{v.example.python}`)"
+            + (f"\n  Lean: {_cut(v.lean_message)}" if v.lean_message else "")
+            for v in cause.failed_examples
+        ]
+        intro = "The kernel could not prove these examples, which the Python function satisfies:"
+        parts.append("\n".join([intro, *lines]))
+    found = cause.counterexample
+    if found is not None:
+        parts.append(
+            f"The smallest disagreeing input found: Python computes `{found.python}`, but Lean cannot prove "
+            f"`{found.lean}`."
+        )
+    return "\n\n".join(parts)
+
+
+def _cut(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + " …(cut)"
 
 
 def _decide(model: FunctionModel, verdicts: list[DefVerdict]) -> None:

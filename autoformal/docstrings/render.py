@@ -107,9 +107,13 @@ def _models(report: DocstringReport) -> list[str]:
                     )
             out.append(declaration.text)
             continue
-        out.append(f"-- `{declaration.name}`: sample {model.accepted_sample}, {model.doctests_passed} doctests proved")
-        out += model.defs
         accepted = next(c for c in model.candidates if c.sample == model.accepted_sample)
+        repaired = f" (round-{accepted.round} repair of sample {accepted.parent})" if accepted.round else ""
+        out.append(
+            f"-- `{declaration.name}`: sample {model.accepted_sample}{repaired}, "
+            f"{model.doctests_passed} doctests proved"
+        )
+        out += model.defs
         proved: dict[str, ExampleVerdict] = {}  # a differential input equal to a doctest is written once
         for verdict in accepted.examples:
             if verdict.status == "passed":

@@ -95,6 +95,22 @@ def translation_messages(
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
 
+def repair_messages(translation: Sequence[ChatMessage], failed: str, feedback: str) -> list[ChatMessage]:
+    """The translation conversation continued: the failed def as the model's answer, then what the kernel found
+    wrong with it (`feedback`: Lean's error, the examples it could not prove, a shrunk counterexample), and the
+    request for a corrected def of the same name and type."""
+    user = (
+        f"{feedback}\n\nCorrect the def so that it computes what the Python function computes. Keep exactly the "
+        "same name and type, and the same rules (core Lean, no `partial`, no attributes, no tactic blocks). "
+        "Answer with the corrected Lean code only, in one ```lean block."
+    )
+    return [
+        *translation,
+        ChatMessage(role="assistant", content=f"```lean\n{failed}\n```"),
+        ChatMessage(role="user", content=user),
+    ]
+
+
 class CandidateDef(BaseModel):
     """A translation that passed the gate: `defs` one per line, the translated def last."""
 
