@@ -381,14 +381,15 @@ def test_save_config_reproduces_the_run(env: OpenAIStubServer, tmp_path: Path, m
 
     saved = tmp_path / "run.toml"
     result = run(
-        ["formalize", INFORMAL, "-k", "2", "--no-lean", "--timeout", "7", "--save-config", str(saved), "--json"]
-    )
+        ["formalize", INFORMAL, "-k", "2", "--no-lean", "--timeout", "7", "--repair-rounds", "3",
+         "--save-config", str(saved), "--json"]
+    )  # fmt: skip
     assert result.exit_code in (0, 1), result.output
     for name in [n for n in os.environ if n.startswith("AUTOFORMAL_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AUTOFORMAL_CONFIG", str(saved))
     again = FormalizerConfig()
-    assert again.samples == 2 and again.lean is False and again.backend.timeout_s == 7
+    assert again.samples == 2 and again.lean is False and again.backend.timeout_s == 7 and again.repair_rounds == 3
     assert again.backend.base_url == env.base_url
 
 

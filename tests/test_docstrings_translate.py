@@ -180,9 +180,16 @@ def test_a_repair_answer_that_is_refused_or_repeated_reaches_no_lean(
     assert "-- FALLBACK to opaque for `small.clamp`" in render_lean(report).text
 
 
-@pytest.mark.parametrize("variables", [{}, {"AUTOFORMAL_REPAIR_ROUNDS": "0"}, {"AUTOFORMAL_REPAIR_MAX_REQUESTS": "0"}])
+@pytest.mark.parametrize(
+    "variables, flags",
+    [({}, []), ({"AUTOFORMAL_REPAIR_MAX_REQUESTS": "0"}, []), ({}, ["--repair-rounds", "0"])],
+)
 def test_cli_translate_reports_per_function(
-    replayed_lean: StandinInstall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+    replayed_lean: StandinInstall,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variables: dict[str, str],
+    flags: list[str],
 ) -> None:
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -204,6 +211,7 @@ def test_cli_translate_reports_per_function(
             [
                 *("docstrings", str(SMALL), "--translate", "-k", "3", "--declare-with", "constant"),
                 *("--header", str(header), "--json", "-o", str(tmp_path / "Specs.lean")),
+                *flags,
             ],
         )
     assert result.exit_code == 0, result.output
@@ -214,7 +222,7 @@ def test_cli_translate_reports_per_function(
     assert models["reverse_list"]["doctests_passed"] == 1
     assert "def small.reverse_list" in (tmp_path / "Specs.lean").read_text(encoding="utf-8")
     clamp = models["clamp"]
-    if not variables:  # the repair settings of `formalize` apply: the off-by-one is repaired
+    if not variables and not flags:  # the repair settings of `formalize` apply: the off-by-one is repaired
         assert clamp["accepted"] == one_line(CORRECT["clamp"]) and clamp["repairs"][0]["outcome"] == "acceptable"
         assert "accepted the round-1 correction of sample 1" in result.stderr
     else:

@@ -20,6 +20,7 @@ from autoformal.cli.options import (
     LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RepairRoundsOption,
     RetriesOption,
     SamplesOption,
     SaveConfigOption,
@@ -73,6 +74,7 @@ def bulk(
         float, typer.Option("--fsync-interval", min=0.0, help="Seconds between fsyncs (0: every line).")
     ] = 1.0,
     samples: SamplesOption = None,
+    repair_rounds: RepairRoundsOption = None,
     no_lean: NoLeanOption = False,
     backend: BackendOption = None,
     model: ModelOption = None,

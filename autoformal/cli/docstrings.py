@@ -21,6 +21,7 @@ from autoformal.cli.options import (
     LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RepairRoundsOption,
     RetriesOption,
     SamplesOption,
     SaveConfigOption,
@@ -68,6 +69,7 @@ def docstrings(
         bool, typer.Option("--dry-run", help="Only list functions, Lean declarations and claims; call no model.")
     ] = False,
     samples: SamplesOption = None,
+    repair_rounds: RepairRoundsOption = None,
     no_lean: NoLeanOption = False,
     backend: BackendOption = None,
     model: ModelOption = None,

@@ -21,6 +21,7 @@ from autoformal.cli.options import (
     LeanProjectOption,
     ModelOption,
     NoLeanOption,
+    RepairRoundsOption,
     RetriesOption,
     SamplesOption,
     SaveConfigOption,
@@ -225,6 +226,7 @@ def eval_benchmark(
         Path, typer.Argument(exists=True, dir_okay=False, help="Benchmark JSONL (informal, formal, header).")
     ],
     samples: SamplesOption = None,
+    repair_rounds: RepairRoundsOption = None,
     no_lean: NoLeanOption = False,
     backend: BackendOption = None,
     model: ModelOption = None,

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 SamplesOption = Annotated[
     int | None, typer.Option("-k", "--samples", min=1, help="Candidates sampled per input (default 8).")
 ]
+RepairRoundsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--repair-rounds",
+        min=0,
+        help="Rounds in which failed candidates (with --translate, failed defs) go back to the model with Lean's "
+        "errors (default 1; 0: off; AUTOFORMAL_REPAIR_ROUNDS).",
+    ),
+]
 NoLeanOption = Annotated[
     bool, typer.Option("--no-lean", help="Skip Lean elaboration: output is UNCHECKED and labelled as such.")
 ]
@@ -88,6 +97,7 @@ SaveConfigOption = Annotated[
 def build_config(
     *,
     samples: int | None = None,
+    repair_rounds: int | None = None,
     no_lean: bool = False,
     backend: str | None = None,
     model: str | None = None,
@@ -116,6 +126,8 @@ def build_config(
     updates: dict[str, object] = {}
     if samples is not None:
         updates["samples"] = samples
+    if repair_rounds is not None:
+        updates["repair_rounds"] = repair_rounds
     if no_lean:
         updates["lean"] = False
     if judge or judge_model is not None:
@@ -153,8 +165,8 @@ def build_config(
 
 #: The shared options `build_config` reads, by parameter name.
 _CONFIG_OPTIONS = frozenset(
-    {"samples", "no_lean", "backend", "model", "base_url", "judge", "judge_model", "timeout", "retries", "deadline"}
-    | {"lean_project"}
+    {"samples", "repair_rounds", "no_lean", "backend", "model", "base_url", "judge", "judge_model", "timeout"}
+    | {"retries", "deadline", "lean_project"}
 )
 
 
