@@ -67,7 +67,7 @@ def accepted(result: FormalizationResult) -> RankedCandidate | None:
 
 
 def repair_rows(problem_id: str, result: FormalizationResult) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     if not result.lean_checked:
         return rows
     for candidate in result.candidates:

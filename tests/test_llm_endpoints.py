@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from autoformal.llm.config import OpenAIBackendConfig
-from autoformal.llm.endpoints import MultiEndpointBackend, split_base_urls
-from autoformal.llm.errors import ContextLengthExceededError, ServerUnreachableError
+from autoformal.llm.endpoints import MultiEndpointBackend, _fails_over, split_base_urls
+from autoformal.llm.errors import ContextLengthExceededError, LLMRequestError, ServerUnreachableError
 from autoformal.llm.factory import build_backend
 from autoformal.llm.models import ChatMessage, GenerationRequest
 from autoformal.testing.openai_server import OpenAIStubServer, ScriptedResponse
@@ -85,6 +85,13 @@ async def test_server_errors_fail_over_but_request_errors_do_not() -> None:
             assert len(a.chat_requests) == 1 and len(b.chat_requests) == 2  # not retried elsewhere
         finally:
             await backend.aclose()
+
+
+@pytest.mark.parametrize(("status", "fails_over"), [(503, True), (429, True), (408, True), (400, False), (None, False)])
+def test_which_request_errors_fail_over(status: int | None, fails_over: bool) -> None:
+    # No HTTP status (an answer that could not be used, a grammar that does not compile): another server would
+    # be asked the same thing, so it does not fail over.
+    assert _fails_over(LLMRequestError(status, "x")) is fails_over
 
 
 async def test_every_server_down_is_one_clear_error() -> None:

@@ -31,7 +31,14 @@ from autoformal.checking.config import KiminaCheckerConfig
 from autoformal.checking.errors import KiminaServerError
 from autoformal.checking.models import CheckResult, CheckStatus, messages_from_repl, sorries_from_repl
 from autoformal.checking.protocol import BaseChecker, SafetyGate
-from autoformal.checking.trusted import JobOutcome, ProofJob, attempt_outcome, failed_setup, skipped
+from autoformal.checking.trusted import (
+    AttemptOutcome,
+    JobOutcome,
+    ProofJob,
+    attempt_outcome,
+    failed_setup,
+    skipped,
+)
 
 # Every Lean 4 has the module `Init` (the prelude), so importing it changes nothing but gives the server a
 # header command to build env 0 from.
@@ -231,7 +238,7 @@ class KiminaChecker(BaseChecker):
             in_context = any(m.is_error and m.line <= context_lines for m in setup.messages)
             return failed_setup("assumption" if in_context else "goal", setup)
         results = await self._check_safe_statements([prefix + job.attempt_command(s) for s in job.scripts], header)
-        attempts = []
+        attempts: list[AttemptOutcome] = []
         for script, result in zip(job.scripts, results, strict=True):
             if job.stop_at_first and any(a.proved for a in attempts):
                 attempts.append(skipped(script))

@@ -111,7 +111,7 @@ def _report(entry: dict[str, tuple[int | None, list[AttemptOutcome]]], outcomes:
         proof = outcome.proved_by if outcome is not None else None
         attempts = [*(outcome.attempts if outcome is not None else []), *missing]
         flags[name] = ProbeFlag(found=proof is not None, tactic=proof.tactic if proof else None, attempts=attempts)
-    return ProbeReport(**flags)
+    return ProbeReport.model_validate(flags)
 
 
 def probe(

@@ -3,6 +3,7 @@ with the fixed portfolio (see `autoformal.checking.equivalence`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -86,7 +87,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _print(result: object, reports: list[object]) -> None:
+def _print(result: object, reports: Sequence[object]) -> None:
     from rich.console import Console
     from rich.text import Text
 

@@ -54,7 +54,9 @@ def _fails_over(error: LLMError) -> bool:
         return True
     if isinstance(error, ContextLengthExceededError):
         return False
-    return isinstance(error, LLMRequestError) and (error.status_code >= 500 or error.status_code in (408, 429))
+    if not isinstance(error, LLMRequestError) or error.status_code is None:
+        return False  # no HTTP status: the answer was unusable, not the server unavailable
+    return error.status_code >= 500 or error.status_code in (408, 429)
 
 
 class MultiEndpointBackend:

@@ -38,6 +38,7 @@ QUERY_CACHE_SIZE = 1024
 
 
 Backend = Literal["onnx", "torch", "static"]
+_BACKENDS: dict[str, Backend] = {"onnx": "onnx", "torch": "torch", "static": "static"}
 
 
 class EmbedderConfig(BaseModel):
@@ -74,8 +75,9 @@ class EmbedderConfig(BaseModel):
     @classmethod
     def from_variant(cls, model: str, max_seq_length: int | None, variant: str) -> EmbedderConfig:
         """The encoder an index manifest describes (``variant`` as written by `variant`)."""
-        backend, _, precision = variant.partition("-")
-        if backend not in ("onnx", "torch", "static"):
+        kind, _, precision = variant.partition("-")
+        backend = _BACKENDS.get(kind)
+        if backend is None:
             raise EmbedderError(f"unknown encoder variant {variant!r} in the index manifest; rebuild the index")
         return cls(model=model, max_seq_length=max_seq_length, backend=backend, quantize=precision == "int8")
 
