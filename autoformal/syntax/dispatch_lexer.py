@@ -9,9 +9,10 @@ that was a third of the parse time.
 (conservatively: a construct it does not analyse, or a pattern that can match the empty string, counts as
 "any character"). Per parser state and first character it compiles the alternation of just the terminals
 that can start there, in lark's order. The first alternative to match is the one lark's full alternation
-picks, because a terminal left out cannot match a text starting with that character. Keywords are resolved as lark resolves them (`_create_unless`, per state), line and column are
-counted by lark's own line counter, and where no terminal matches, lark's contextual lexer is asked, so a
-syntax error is raised by lark exactly as before.
+picks, because a terminal left out cannot match a text starting with that character. Keywords are
+resolved as lark resolves them (`_create_unless`, per state), line and column are counted by lark's own line
+counter, and where no terminal matches, lark's contextual lexer is asked, so a syntax error is raised by
+lark exactly as before.
 """
 
 from __future__ import annotations
