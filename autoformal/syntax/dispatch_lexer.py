@@ -39,8 +39,9 @@ else:  # pragma: no cover - the 3.10 names of the same modules
     import sre_parse
 
 _ANY_START = ((0, sys.maxunicode),)
-# Per-state character caches stop growing here (real statements use a few hundred distinct characters).
-_MAX_CACHED_CHARS = 4096
+# Per-state character caches stop growing here, so hostile input cannot grow them without bound (real
+# statements start tokens with far fewer distinct characters); later characters are dispatched uncached.
+_MAX_CACHED_CHARS = 1024
 _NOTHING = re.compile(r"(?!)")  # for a character no terminal of the state can start with
 
 
