@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from autoformal import StatementSyntaxError, parse_document, parse_statement
@@ -72,6 +74,23 @@ def test_statement_fields() -> None:
     assert s.proof == "by sorry" and s.proof_kind == "tactic"
     assert s.identifiers == ["ℝ", "ℕ", "Fact", "Real.sqrt"]
     assert s.conclusion is not None and s.conclusion.kind == "binop" and s.conclusion.value == "≤"
+
+
+def test_statement_serialises_its_fields_in_declaration_order() -> None:
+    # binders, conclusion_text and identifiers are worked out on first read; the JSON keeps its shape
+    s = parse_document("abbrev a : ℕ := 2\ntheorem t (x : ℕ) : x + a = a + x := sorry").declarations[1]
+    dumped = s.model_dump(mode="json")
+    assert list(dumped) == [
+        "keyword", "name", "modifiers", "attributes", "binders", "conclusion_text", "proof", "proof_kind",
+        "identifiers", "text", "conclusion_tree",
+    ]
+    assert dumped["binders"] == [{"name": "x", "type": "ℕ", "kind": "explicit"}]
+    assert (dumped["conclusion_text"], dumped["identifiers"]) == ("x + a = a + x", ["ℕ", "a"])
+    assert json.loads(s.model_dump_json()) == dumped
+    assert repr(s).startswith("Statement(keyword='theorem', name='t', modifiers=[], attributes=[], binders=[")
+    assert s == parse_document("theorem t (x : ℕ) : x + a = a + x := sorry").declarations[0].model_copy(
+        update={"text": s.text}
+    )
 
 
 def test_identifiers_exclude_every_kind_of_bound_variable() -> None:

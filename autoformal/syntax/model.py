@@ -5,7 +5,15 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    SkipValidation,
+    computed_field,
+    model_serializer,
+)
 
 from autoformal.errors import StatementSyntaxError
 from autoformal.syntax.parser import parse_commands
@@ -30,7 +38,11 @@ class Binder(BaseModel):
 
 
 class Statement(BaseModel):
-    """One declaration: `theorem|lemma|example|def|abbrev|instance [name] binders : type := body`."""
+    """One declaration: `theorem|lemma|example|def|abbrev|instance [name] binders : type := body`.
+
+    ``binders``, ``conclusion_text`` and ``identifiers`` are worked out from the trees when first read (the
+    safety gate and canonical forms never need them) and then kept; they are serialised as before, in the
+    same place."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -38,11 +50,8 @@ class Statement(BaseModel):
     name: str | None
     modifiers: list[str] = Field(default_factory=list)
     attributes: list[str] = Field(default_factory=list)
-    binders: list[Binder] = Field(default_factory=list)
-    conclusion_text: str | None = Field(description="The type after the binders' `:`, pretty-printed.")
     proof: str | None = Field(description="The body/proof as written (`sorry`, `by simp`, a term), or None.")
     proof_kind: ProofKind
-    identifiers: list[str] = Field(description="Free constants referenced, in order of first use.")
     text: str = Field(description="The declaration's source text.")
     # The trees are internal, frozen dataclasses: skipped by validation and by model_dump/JSON.
     conclusion: SkipValidation[Term | None] = Field(default=None, exclude=True, repr=False)
@@ -50,13 +59,49 @@ class Statement(BaseModel):
     bound: SkipValidation[tuple[Bound, ...]] = Field(default=(), exclude=True, repr=False)
 
     @computed_field  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def binders(self) -> list[Binder]:
+        return [
+            Binder(name=b.name, type=pretty(b.type) if b.type is not None else None, kind=b.kind)  # type: ignore[arg-type]
+            for b in self.bound
+        ]
+
+    @computed_field(description="The type after the binders' `:`, pretty-printed.")  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def conclusion_text(self) -> str | None:
+        return pretty(self.conclusion) if self.conclusion is not None else None
+
+    @computed_field(description="Free constants referenced, in order of first use.")  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def identifiers(self) -> list[str]:
+        # A def's body is part of what it says (answer abbrevs); a theorem's proof is not.
+        scanned = [self.conclusion] if self.is_theorem else [self.conclusion, self.body]
+        return free_identifiers(self.bound, scanned)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def conclusion_tree(self) -> dict[str, Any] | None:
         return self.conclusion.to_dict() if self.conclusion is not None else None
 
+    @model_serializer(mode="wrap")
+    def _in_declaration_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # computed fields come last by default; keep the order a declaration reads in (and always had)
+        data: dict[str, Any] = handler(self)
+        return {key: data[key] for key in _STATEMENT_ORDER if key in data}
+
+    def __repr_args__(self) -> list[tuple[str | None, Any]]:
+        args = dict(super().__repr_args__())
+        return [(key, args[key]) for key in _STATEMENT_ORDER if key in args]
+
     @property
     def is_theorem(self) -> bool:
         return self.keyword in THEOREM_KEYWORDS
+
+
+_STATEMENT_ORDER = (
+    "keyword", "name", "modifiers", "attributes", "binders", "conclusion_text", "proof", "proof_kind",
+    "identifiers", "text", "conclusion_tree",
+)
 
 
 class Command(BaseModel):
@@ -104,22 +149,13 @@ def _statement(raw: RawDeclaration, text: str) -> Statement:
     else:
         assert body.term is not None
         proof, proof_kind, body_term = pretty(body.term), "term", body.term
-    binders = [
-        Binder(name=b.name, type=pretty(b.type) if b.type is not None else None, kind=b.kind)  # type: ignore[arg-type]
-        for b in raw.binders
-    ]
-    # A def's body is part of what it says (answer abbrevs); a theorem's proof is not.
-    scanned = [raw.type] if raw.keyword in THEOREM_KEYWORDS else [raw.type, body_term]
     return Statement.model_construct(
         keyword=raw.keyword,
         name=raw.name,
         modifiers=raw.modifiers,
         attributes=raw.attributes,
-        binders=binders,
-        conclusion_text=pretty(raw.type) if raw.type is not None else None,
         proof=proof,
         proof_kind=proof_kind,
-        identifiers=free_identifiers(raw.binders, scanned),
         text=text,
         conclusion=raw.type,
         body=body_term,

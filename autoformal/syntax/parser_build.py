@@ -14,6 +14,9 @@ class, whose Python-level ``__eq__`` runs on every lookup), rules as identity-ha
 ``Rule.__eq__`` runs on every reduction, and a deserialised table holds copies of each rule), and
 `operator.itemgetter(0)` for the single-symbol rules lark would pass through its Python `ExpandSingleChild`
 wrapper. The automaton, the callbacks and therefore every parse result are unchanged.
+
+With lark-cython, the contextual lexer is then replaced by `DispatchLexer`, which produces the same tokens
+while trying only the terminals that can start with the character at hand (see `dispatch_lexer`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ def build_parser() -> Lark:
         parser = Lark(text, transformer=TermBuilder(), **_OPTIONS, **plugins)
         _save(parser, path, digest)
     streamline(parser)
+    if plugins:
+        from autoformal.syntax.dispatch_lexer import install_dispatch_lexer
+
+        install_dispatch_lexer(parser)
     return parser
 
 
