@@ -1,6 +1,8 @@
 """Start-up cost of the command line, each command in a fresh process as a user runs it:
 
 - `autoformal --help` and `autoformal parse FILE` on one statement: CPU time (user + system) of the process;
+  `parse` also with an `AUTOFORMAL_*` variable set (`AUTOFORMAL_MODEL`, as a user's shell often has), which the
+  misspelled-variable check looks at;
 - one-shot `autoformal formalize --no-lean TEXT --json` against an instant local OpenAI-compatible server
   (`autoformal.testing.openai_server`, in this process): wall and CPU time, with a fresh LLM cache each run
   so the server is really asked.
@@ -33,7 +35,7 @@ STATEMENT = "theorem add_zero' (x : ℕ) (h : 0 < x) : x + 0 = x := sorry\n"
 INFORMAL = "The sum of two even natural numbers is even."
 # The CLI's entry point as the `autoformal` console script calls it.
 ENTRY = "import sys; from autoformal.cli import main; sys.argv[0] = 'autoformal'; main()"
-TARGETS = {"help_cpu_s": 0.3, "parse_cpu_s": 0.5, "formalize_wall_s": 2.0}
+TARGETS = {"help_cpu_s": 0.3, "parse_cpu_s": 0.5, "parse_env_cpu_s": 0.5, "formalize_wall_s": 2.0}
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -67,9 +69,12 @@ def main() -> None:
         run(["parse", str(statement)], env, tmp)
         help_cpu = min(run(["--help"], env, tmp)[0] for _ in range(args.repeat))
         parse_cpu = min(run(["parse", str(statement)], env, tmp)[0] for _ in range(args.repeat))
+        with_variable = dict(env, AUTOFORMAL_MODEL="some-model")
+        parse_env_cpu = min(run(["parse", str(statement)], with_variable, tmp)[0] for _ in range(args.repeat))
         print(f"--help            {help_cpu:6.3f} s CPU (target ≤ {TARGETS['help_cpu_s']})")
         print(f"parse (warm)      {parse_cpu:6.3f} s CPU (target ≤ {TARGETS['parse_cpu_s']}); cold cache "
               f"{parse_cold_cpu:.3f} s")
+        print(f"parse, variable set {parse_env_cpu:6.3f} s CPU (target ≤ {TARGETS['parse_env_cpu_s']})")
 
         formalize_runs = []
         with OpenAIStubServer() as server:
@@ -87,6 +92,7 @@ def main() -> None:
         "help_cpu_s": round(help_cpu, 3),
         "parse_cpu_s": round(parse_cpu, 3),
         "parse_cold_cpu_s": round(parse_cold_cpu, 3),
+        "parse_env_cpu_s": round(parse_env_cpu, 3),
         "formalize_wall_s": round(formalize_wall, 3),
         "formalize_cpu_s": round(formalize_cpu, 3),
         "repeat": args.repeat,
