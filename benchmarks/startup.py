@@ -5,11 +5,12 @@
   misspelled-variable check looks at;
 - one-shot `autoformal formalize --no-lean TEXT --json` against an instant local OpenAI-compatible server
   (`autoformal.testing.openai_server`, in this process): wall and CPU time, with a fresh LLM cache each run
-  so the server is really asked.
+  so the server is really asked; and each such command once more, answered by its LLM cache (wall time: the
+  start-up work that must not be moved into a cached run, such as importing the SDK it never uses).
 
-The caches a user's second run finds (the grammar's parser, the ONNX export) are warmed by untimed runs
-first; `parse_cold_cpu_s` is a parse from an empty cache directory. The figures are the best of --repeat
-runs, because other processes load the machine.
+The caches a user's second run finds (the grammar's parser, the ONNX export, the few-shot examples' vectors)
+are warmed by untimed runs first; `parse_cold_cpu_s` is a parse from an empty cache directory. The figures are
+the best of --repeat runs, because other processes load the machine.
 
 Usage: python benchmarks/startup.py [--repeat 5] [--repo PATH]   (--repo: measure another checkout, e.g. main)
 Last line: JSON with the figures, the targets and the machine's load average.
@@ -76,7 +77,7 @@ def main() -> None:
               f"{parse_cold_cpu:.3f} s")
         print(f"parse, variable set {parse_env_cpu:6.3f} s CPU (target ≤ {TARGETS['parse_env_cpu_s']})")
 
-        formalize_runs = []
+        formalize_runs, rerun_walls = [], []
         with OpenAIStubServer() as server:
             env.update(AUTOFORMAL_BASE_URL=server.base_url, AUTOFORMAL_MODEL=server.model)
             warm_up = dict(env, AUTOFORMAL_CACHE_PATH=str(tmp / "warm.sqlite"))
@@ -84,10 +85,13 @@ def main() -> None:
             for n in range(args.repeat):
                 fresh = dict(env, AUTOFORMAL_CACHE_PATH=str(tmp / f"llm-{n}.sqlite"))
                 formalize_runs.append(run(["formalize", "--no-lean", INFORMAL, "--json"], fresh, tmp))
+                # The same command again: the LLM cache answers, and the SDK need not be imported at all.
+                rerun_walls.append(run(["formalize", "--no-lean", INFORMAL, "--json"], fresh, tmp)[1])
         formalize_cpu = min(cpu for cpu, _ in formalize_runs)
         formalize_wall = min(wall for _, wall in formalize_runs)
+        rerun_wall = min(rerun_walls)
         print(f"formalize one-shot {formalize_wall:6.3f} s wall (target ≤ {TARGETS['formalize_wall_s']}), "
-              f"{formalize_cpu:.3f} s CPU")
+              f"{formalize_cpu:.3f} s CPU; again, answered by the LLM cache: {rerun_wall:.3f} s wall")
     result = {
         "help_cpu_s": round(help_cpu, 3),
         "parse_cpu_s": round(parse_cpu, 3),
@@ -95,6 +99,7 @@ def main() -> None:
         "parse_env_cpu_s": round(parse_env_cpu, 3),
         "formalize_wall_s": round(formalize_wall, 3),
         "formalize_cpu_s": round(formalize_cpu, 3),
+        "formalize_cached_rerun_wall_s": round(rerun_wall, 3),
         "repeat": args.repeat,
         "repo": str(args.repo),
         "targets": TARGETS,
