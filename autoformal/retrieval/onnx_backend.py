@@ -143,6 +143,11 @@ class OnnxSentenceEncoder:
         onnx_file = export_dir / ("model.int8.onnx" if quantize else "model.onnx")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # ONNX Runtime's worker threads otherwise spin on a core for a while after every run, waiting for the
+        # next: on 2 cores they take it from the Python thread (a one-shot `formalize` spent 0.15-0.2 s more
+        # CPU), and bulk encoding was no faster for it (600 texts: 5.0-7.4 s vs 9.3-10.8 s at load 3;
+        # benchmarks/retrieval_speed.py, fp32 and int8 alike). How work is split is unchanged: same vectors.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         import tokenizers
 
