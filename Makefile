@@ -41,3 +41,8 @@ test-browser: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+.PHONY: known-variables
+# Regenerate autoformal/_known_variables.py after adding or renaming a setting (tests/test_envvars.py checks it).
+known-variables: $(STAMP)
+	$(BIN)/python -c "from autoformal.config import FormalizerConfig; from autoformal.envvars import write_known_variables; write_known_variables(FormalizerConfig)"

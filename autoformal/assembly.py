@@ -9,6 +9,7 @@ built from the config.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class Components:
     #: Backends built only for the judge (closed with the rest).
     judge_backend: LLMBackend | None = None
     _backend_warm: bool = field(default=False, repr=False)
+    _parser_loading: bool = field(default=False, repr=False)
 
     def warm_up(self) -> None:
         """Warm up the backend, compile the prompt template, build the statement parser, load the retrievers
@@ -123,6 +125,14 @@ class Components:
         self.retrievers.setup()
         if self.backtranslator is not None:
             _ = self.embedder.embedder
+
+    async def load_parser_once(self) -> None:
+        """Build the statement parser in a worker thread, the first time only (later calls return at once; an
+        input that needs it before it is ready waits for it in the parser's own lock)."""
+        if self._parser_loading:
+            return
+        self._parser_loading = True
+        await asyncio.to_thread(build_parser)
 
     def warm_up_backend(self) -> None:
         if isinstance(self.raw_backend, SupportsWarmUp):

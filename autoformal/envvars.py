@@ -15,6 +15,7 @@ import os
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -96,6 +97,31 @@ def known_variables(root: type[BaseModel]) -> set[str]:
 
 def _free_form_prefixes(root: type[BaseModel]) -> tuple[str, ...]:
     return tuple(PREFIX + path.upper() + "__" for path, free_form in _field_paths(root, "") if free_form)
+
+
+#: The generated list of known names (`known_variables_source`), which the command line reads instead of
+#: importing the configuration models.
+KNOWN_VARIABLES_FILE = Path(__file__).with_name("_known_variables.py")
+
+
+def known_variables_source(root: type[BaseModel]) -> str:
+    """The text of `KNOWN_VARIABLES_FILE` for `root` (the `FormalizerConfig`): `known_variables` and the
+    free-form prefixes, sorted, as Python literals."""
+    names = "".join(f"        \"{name}\",\n" for name in sorted(known_variables(root)))
+    prefixes = "".join(f"    \"{prefix}\",\n" for prefix in sorted(_free_form_prefixes(root)))
+    return (
+        '"""Every `AUTOFORMAL_*` variable autoformal reads, and the prefixes of free-form nested settings: the\n'
+        "command line's misspelled-variable check reads these instead of importing the configuration models (0.4 s\n"
+        "of start-up) whenever a variable is set; only a name missing here sends it to the models themselves.\n\n"
+        "GENERATED from the configuration models by `autoformal.envvars.write_known_variables` (`make\n"
+        'known-variables`); tests/test_envvars.py fails when it is out of date. Do not edit by hand.\n"""\n\n'
+        f"KNOWN_VARIABLES = frozenset(\n    {{\n{names}    }}\n)\nFREE_FORM_PREFIXES = (\n{prefixes})\n"
+    )
+
+
+def write_known_variables(root: type[BaseModel]) -> None:
+    """Regenerate `KNOWN_VARIABLES_FILE` from `root` (after adding or renaming a setting)."""
+    KNOWN_VARIABLES_FILE.write_text(known_variables_source(root), encoding="utf-8")
 
 
 def unknown_variables(root: type[BaseModel], environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:

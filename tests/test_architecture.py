@@ -132,7 +132,7 @@ def test_weight_fitting_scores_through_the_ranker() -> None:
 
 #: Layers, lowest first: a module may import its own layer and those below, never one above.
 LAYERS = [
-    {"errors", "_version", "_lazy", "envvars", "_paths"},
+    {"errors", "_version", "_lazy", "envvars", "_paths", "_known_variables"},
     {"syntax", "corpus", "cache", "names", "checking", "llm", "prompts", "retrieval", "ranking", "limits"},
     {"scoring", "config", "results", "testing", "provenance"},
     {"evaluation", "stages", "assembly", "batch", "repair"},

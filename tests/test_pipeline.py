@@ -162,6 +162,22 @@ def test_no_lean_is_labelled_and_keeps_every_parsed_candidate(server, tmp_path, 
     assert result.stage_counts["ranked"] == 5  # nothing filtered: no Lean verdict to filter on
 
 
+def test_the_parser_is_loaded_alongside_the_first_input_only(
+    server, tmp_path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autoformal.assembly
+
+    loads: list[str] = []
+    original = autoformal.assembly.build_parser
+    monkeypatch.setattr(autoformal.assembly, "build_parser", lambda: (loads.append("load"), original())[1])
+    with Formalizer(make_config(server, None, tmp_path), embedder=embedder) as formalizer:
+        first = formalizer.formalize(INFORMAL)
+        second = formalizer.variant(samples=2).formalize("n + 0 = n")  # a variant shares the components
+        batch = formalizer.formalize_many(["0 + n = n"])
+    assert loads == ["load"]
+    assert first.stage_counts["parsed"] == 5 and second.candidates and batch[0].candidates
+
+
 def test_formalize_many_runs_inputs_concurrently_and_keeps_order(standin, tmp_path, embedder) -> None:
     texts = [f"Show that for every natural number n, n + {i} = {i} + n." for i in range(6)]
 

@@ -47,3 +47,16 @@ def test_lazy_exports_resolve_to_the_real_objects() -> None:
         assert getattr(autoformal, name) is not None
     for name in autoformal.retrieval.__all__:
         assert getattr(autoformal.retrieval, name) is not None
+
+
+def test_the_configuration_models_load_no_lean_client() -> None:
+    # `autoformal.checking` exports lazily: a run without Lean (`--no-lean`) never needs the Kimina client's
+    # HTTP library or the REPL pool, and the configuration only needs the checkers' settings.
+    code = (
+        "import json, sys\nimport autoformal.config, autoformal.pipeline\n"
+        "print(json.dumps([m for m in ('httpx', 'autoformal.checking.kimina', 'autoformal.checking.repl') "
+        "if m in sys.modules]))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

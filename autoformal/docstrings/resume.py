@@ -3,10 +3,9 @@ so only the claims without a result are sent to the model again."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from autoformal._paths import write_atomically
 from autoformal.docstrings.spec import ClaimSpec, DocstringReport, FunctionSpec
 from autoformal.errors import InvalidInputError
 
@@ -48,12 +47,4 @@ def carry_over(previous: DocstringReport, fresh: DocstringReport) -> int:
 
 def write_report(report: DocstringReport, path: Path) -> None:
     """Write the report atomically (a kill mid-write leaves the previous version, never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(report.model_dump_json(indent=2) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, (report.model_dump_json(indent=2) + "\n").encode("utf-8"))

@@ -8,6 +8,7 @@ model (default, fastest on CPU, see `onnx_backend`) and sentence-transformers/to
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -64,7 +65,11 @@ class EmbedderConfig(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, description="Texts per forward pass (texts are length-sorted first).")
     device: str = Field(default="cpu", description="torch backend only.")
-    cache_dir: Path | None = Field(default=None, description="ONNX exports; None: $AUTOFORMAL_CACHE_DIR or ~/.cache.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="ONNX exports, static distillations, cached example vectors; None: $AUTOFORMAL_CACHE_DIR or "
+        "~/.cache/autoformal.",
+    )
 
     @property
     def variant(self) -> str:
@@ -120,6 +125,8 @@ class Embedder:
         if isinstance(config, str):
             config = EmbedderConfig(model=config)
         self.config = config or EmbedderConfig()
+        #: Where derived files live: the ONNX export, the static distillation, cached example vectors.
+        self.cache_dir = self.config.cache_dir or cache_root()
         self._torch_model: SentenceTransformer | None = None
         self._fast: OnnxSentenceEncoder | StaticSentenceEncoder | None = None
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -135,7 +142,7 @@ class Embedder:
         from autoformal.retrieval.onnx_backend import OnnxSentenceEncoder
 
         model_dir = _local_model_dir(config.model)
-        cache_dir = config.cache_dir or cache_root()
+        cache_dir = self.cache_dir
         self._load_fast(
             lambda: OnnxSentenceEncoder(
                 model_dir, max_seq_length=config.max_seq_length, quantize=config.quantize, cache_dir=cache_dir
@@ -149,7 +156,7 @@ class Embedder:
         from autoformal.retrieval.static_backend import StaticSentenceEncoder
 
         model_dir = _local_model_dir(config.model)
-        cache_dir = config.cache_dir or cache_root()
+        cache_dir = self.cache_dir
         self._load_fast(
             lambda: StaticSentenceEncoder(model_dir, max_seq_length=config.max_seq_length, cache_dir=cache_dir),
             fallback="onnx",
@@ -207,6 +214,16 @@ class Embedder:
     @property
     def variant(self) -> str:
         return self.config.variant
+
+    @property
+    def identity(self) -> str | None:
+        """Everything besides the texts that `encode`'s vectors depend on, bit for bit (the encoder's files and
+        runtime versions, precision, token limit, batching, the CPU count the runtime splits work by), as the
+        key of vectors cached on disk (`autoformal.retrieval.vector_cache`); None for the torch backend, whose
+        vectors also depend on the device and library internals, so they are never cached."""
+        if self._fast is None:
+            return None
+        return f"{self._fast.identity}; batch_size {self.config.batch_size}; cpus {os.cpu_count()}"
 
     def _encode_sorted(self, texts: list[str]) -> np.ndarray:
         if self._fast is not None:

@@ -17,6 +17,7 @@ import numpy as np
 from autoformal.corpus.models import Declaration, Example
 from autoformal.retrieval.base import Hit, validate_query
 from autoformal.retrieval.embedder import Embedder
+from autoformal.retrieval.vector_cache import encode_cached
 
 # The defaults below were chosen on the valid splits of miniF2F and ProofNet (each problem's own example left
 # out) by benchmarks/retrieval_recall.py, then measured on the test splits.
@@ -94,7 +95,7 @@ class ExampleGuidedRetriever:
                 self.examples.append(example)
                 self._uses.append(np.array([rows[name] for name in used], dtype=np.int64))
         texts = [example.informal for example in self.examples]
-        self._vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dimension), np.float32)
+        self._vectors = encode_cached(embedder, texts) if texts else np.zeros((0, embedder.dimension), np.float32)
 
     def __len__(self) -> int:
         return len(self.examples)

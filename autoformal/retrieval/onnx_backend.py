@@ -136,13 +136,29 @@ class OnnxSentenceEncoder:
         model_limit = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
         self.max_seq_length = min(max_seq_length or model_limit, model_limit)
         self.tokenizer = load_tokenizer(model_dir)
-        export_dir = cache_dir / "onnx" / f"{model_fingerprint(model_dir)}{'-int8' if quantize else ''}"
+        fingerprint = model_fingerprint(model_dir)
+        export_dir = cache_dir / "onnx" / f"{fingerprint}{'-int8' if quantize else ''}"
         if not export_dir.is_dir():
             _export(model_dir, export_dir, quantize)
         onnx_file = export_dir / ("model.int8.onnx" if quantize else "model.onnx")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # ONNX Runtime's worker threads otherwise spin on a core for a while after every run, waiting for the
+        # next: on 2 cores they take it from the Python thread (a one-shot `formalize` spent 0.15-0.2 s more
+        # CPU), and bulk encoding was no faster for it (600 texts: 5.0-7.4 s vs 9.3-10.8 s at load 3;
+        # benchmarks/retrieval_speed.py, fp32 and int8 alike). How work is split is unchanged: same vectors.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        import tokenizers
+
+        export = onnx_file.stat()
+        #: Everything besides the texts that the vectors depend on: the model files, this export of them (a
+        #: re-export may differ in the last bits), the runtimes' versions, pooling and token limit.
+        self.identity = (
+            f"onnx {ort.__version__}; model {fingerprint}; export {export.st_size}:{export.st_mtime_ns}; "
+            f"{'int8' if quantize else 'fp32'}; {self.pooling} pooling; max_seq_length {self.max_seq_length}; "
+            f"{type(self.tokenizer).__name__} on tokenizers {tokenizers.__version__}"
+        )
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Pooled (not yet normalised) embeddings of one batch, float32."""

@@ -12,6 +12,7 @@ from autoformal.retrieval.base import Hit, Retriever, validate_query
 from autoformal.retrieval.bm25 import BM25Index
 from autoformal.retrieval.embedder import Embedder
 from autoformal.retrieval.index import DeclarationIndex
+from autoformal.retrieval.vector_cache import encode_cached
 
 T = TypeVar("T")
 
@@ -145,7 +146,8 @@ class ExampleRetriever:
     def __init__(self, examples: Sequence[Example], embedder: Embedder) -> None:
         self.examples = list(examples)
         self.embedder = embedder
-        self._vectors = embedder.encode([example.informal for example in self.examples])
+        # The same examples on every start: their vectors come from the on-disk cache after the first.
+        self._vectors = encode_cached(embedder, [example.informal for example in self.examples])
 
     def search(self, query: str, k: int = 10) -> list[Hit[Example]]:
         query = validate_query(query, k)

@@ -53,6 +53,7 @@ class StaticSentenceEncoder:
     """A model2vec model: token vectors averaged, for a distilled copy of ``model_dir``."""
 
     def __init__(self, model_dir: Path, *, max_seq_length: int | None, cache_dir: Path) -> None:
+        import model2vec
         from model2vec import StaticModel
 
         if _is_static_model(model_dir):
@@ -65,6 +66,12 @@ class StaticSentenceEncoder:
         self._model: Any = StaticModel.from_pretrained(str(location), normalize=True, force_download=False)
         self.max_seq_length = max_seq_length
         self.dimension = int(self._model.dim)
+        #: What the vectors depend on besides the texts: the distilled table (a re-distillation differs) and
+        #: the model2vec version that averages it.
+        self.identity = (
+            f"static model2vec {model2vec.__version__}; table {model_fingerprint(location)}; "
+            f"max_seq_length {max_seq_length}"
+        )
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(

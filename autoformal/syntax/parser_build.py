@@ -26,9 +26,7 @@ import functools
 import hashlib
 import io
 import operator
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,7 @@ from lark import Lark
 from lark.lark import _LOAD_ALLOWED_OPTIONS
 from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
 
-from autoformal._paths import cache_root
+from autoformal._paths import cache_root, write_atomically
 from autoformal.syntax.grammar import GRAMMAR_NAME, grammar_text
 from autoformal.syntax.transform import TermBuilder
 
@@ -111,18 +109,8 @@ def _save(parser: Lark, path: Path, digest: str) -> None:
     buffer = io.BytesIO()
     buffer.write(digest.encode("ascii") + b"\n")
     parser.save(buffer, exclude_options=_LOAD_ALLOWED_OPTIONS)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    with contextlib.suppress(OSError):
+        write_atomically(path, buffer.getvalue())
 
 
 @dataclass(frozen=True, slots=True)
