@@ -23,6 +23,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
+	$(BIN)/mypy autoformal
 
 .PHONY: kimina-server
 # The real Kimina Lean Server's venv (Python >= 3.12 needed) in ~/.cache/autoformal-kimina-server, for
@@ -32,6 +33,7 @@ kimina-server: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check autoformal tests benchmarks examples
+	$(BIN)/mypy autoformal
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The review page's browser tests need Debian's Chromium and its driver (no browser download).

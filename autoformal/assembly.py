@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, TypeGuard, cast
 
 from autoformal.cache import Cache, CachedBackend, CachedChecker
 from autoformal.checking.gate import TrustedContextGate
@@ -214,7 +214,8 @@ def assemble(config: FormalizerConfig, **overrides: Unpack[Overrides]) -> Compon
         cfg.retrieval_config,
         retrieval=cfg.retrieval,
         examples=cfg.examples,
-        embedder=memo if (cfg.examples or cfg.retrieval != "off") else None,
+        # InputVectorMemo is an Embedder by delegation (`__getattr__`), which the type checker cannot see
+        embedder=cast("Embedder", memo) if (cfg.examples or cfg.retrieval != "off") else None,
         retriever=overrides.get("retriever"),
         example_retriever=overrides.get("example_retriever"),
     )
@@ -309,7 +310,7 @@ def _backend(cfg: FormalizerConfig) -> LLMBackend:
     return build_backend(cfg.limits.backend(cfg.backend))
 
 
-def runs_proof_jobs(checker: LeanChecker) -> bool:
+def runs_proof_jobs(checker: LeanChecker) -> TypeGuard[TrustedProver]:
     """Whether `checker` (or the checker behind the cache) can run trusted proof jobs."""
     inner = checker.checker if isinstance(checker, CachedChecker) else checker
     if isinstance(inner, BaseChecker):
@@ -339,7 +340,7 @@ def _backtranslator(
 ) -> BackTranslationScorer:
     return BackTranslationScorer(
         backend,
-        embedder,  # type: ignore[arg-type]  # an Embedder that loads on first use
+        cast("Embedder", embedder),  # an Embedder by delegation, loaded on first use
         max_tokens=cfg.backtranslation_max_tokens,
         judge=(judge_backend or backend) if cfg.judge else None,
         # the generation prompt's context, with room for a verdict instead of a formalization

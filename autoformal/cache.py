@@ -51,8 +51,10 @@ def cache_key(*parts: Any) -> str:
 class Cache:
     """Key → JSON text, grouped by namespace (`llm`, `lean`). Thread-safe; process-safe through SQLite."""
 
-    #: `cache_key`, for users that hold a cache but must not import this module (checking: no import cycle).
-    key = staticmethod(cache_key)
+    @staticmethod
+    def key(*parts: Any) -> str:
+        """`cache_key`, for users that hold a cache but must not import this module (checking: no import cycle)."""
+        return cache_key(*parts)
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_path()

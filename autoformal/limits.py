@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from autoformal.checking.config import KiminaCheckerConfig, ReplCheckerConfig
 from autoformal.llm.config import OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig
 
-_Backend = TypeVar("_Backend", OpenAIBackendConfig, TransformersBackendConfig, VLLMBackendConfig)
-_Checker = TypeVar("_Checker", ReplCheckerConfig, KiminaCheckerConfig)
+# Bound (not constrained) type variables: a config typed as the union comes back typed as the union.
+_Backend = TypeVar("_Backend", bound=OpenAIBackendConfig | TransformersBackendConfig | VLLMBackendConfig)
+_Checker = TypeVar("_Checker", bound=ReplCheckerConfig | KiminaCheckerConfig)
 
 
 class Limits(BaseModel):
@@ -50,8 +51,9 @@ class Limits(BaseModel):
         """`config` with `lean_workers` applied."""
         if self.lean_workers is None:
             return config
-        field = "num_workers" if isinstance(config, ReplCheckerConfig) else "max_concurrent_requests"
-        return config.model_copy(update={field: self.lean_workers})
+        if isinstance(config, ReplCheckerConfig):
+            return config.model_copy(update={"num_workers": self.lean_workers})
+        return config.model_copy(update={"max_concurrent_requests": self.lean_workers})
 
     def batch(self, default: int) -> int:
         """Inputs in flight: `inputs`, else `default` (the config's `concurrency`)."""
