@@ -11,6 +11,14 @@ from autoformal.testing.standin_repl import StandinInstall, install_standin
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An index the developer built at the default place (`retrieval_index/mathlib` under the working directory,
+    the README's main job) must not change what the tests see: retrieval, few-shot examples and the static
+    name check would switch on. The default index directory points at nothing for the whole session (and the
+    CLI subprocesses it starts); a test that wants an index passes its own."""
+    os.environ.setdefault("AUTOFORMAL_RETRIEVAL_CONFIG__INDEX_DIR", str(REPO_ROOT / "tests" / ".no-index-here"))
+
+
 def _shared_dir() -> Path:
     return Path(os.environ.get("AUTOFORMAL_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
