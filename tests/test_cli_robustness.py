@@ -218,3 +218,25 @@ def test_model_commands_against_bad_servers(
         result = invoke(args)
     assert_contract(result, args)
     assert result.exit_code != ExitCode.OK or command == "eval", (args, result.output)  # eval skips to no-LLM notes
+
+
+
+def test_library_progress_bars_stay_off_a_stderr_that_is_not_a_terminal() -> None:
+    """tqdm bars of the libraries below us (model2vec's while it distills the static encoder) would put
+    carriage-return noise in a log file or pipe before our one-line error. tqdm reads its switch when it is
+    imported, so the command line sets it before anything imports tqdm (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, autoformal.cli\n"
+        "assert 'tqdm' not in sys.modules, 'imported before the switch is set'\n"
+        "from autoformal.cli.app import _quiet_library_progress_bars\n"
+        "_quiet_library_progress_bars()\n"
+        "from tqdm import tqdm\n"
+        "for _ in tqdm(range(3), desc='Encoding tokens'):\n"
+        "    pass\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr

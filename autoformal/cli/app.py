@@ -62,6 +62,8 @@ def _quiet_library_progress_bars() -> None:
 
     if not sys.stderr.isatty():
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when they are imported
+        # tqdm bars of other libraries (model2vec's "Encoding tokens" while distilling the static encoder)
+        os.environ.setdefault("TQDM_DISABLE", "1")
         # transformers also logs a weight "LOAD REPORT" at warning level when a checkpoint has unused keys
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if "transformers" in sys.modules:  # imported already (a library caller, a test session)
