@@ -5,7 +5,6 @@ errors, over both transports against real loopback servers."""
 from __future__ import annotations
 
 import email.utils
-import importlib.util
 import socket
 import threading
 import time
@@ -34,15 +33,7 @@ from autoformal.llm.http_transport import (
 from autoformal.testing.openai_server import OpenAIStubServer, ScriptedResponse
 
 
-@pytest.fixture(
-    params=[
-        "httpx",
-        pytest.param(
-            "aiohttp",
-            marks=pytest.mark.skipif(importlib.util.find_spec("aiohttp") is None, reason="aiohttp not installed"),
-        ),
-    ]
-)
+@pytest.fixture(params=["aiohttp", "httpx"])
 def http_client(request: pytest.FixtureRequest) -> str:
     """Both transports must give the same behaviour and the same errors."""
     return str(request.param)

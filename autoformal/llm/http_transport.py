@@ -1,9 +1,13 @@
 """The HTTP layer under `OpenAICompatibleBackend`: one JSON exchange with an OpenAI-compatible server, over
-httpx (default) or aiohttp, and the retry policy around it.
+aiohttp (default) or httpx, and the retry policy around it.
 
 It replaces the official `openai` SDK, of which the backend used only the request path: importing the SDK
-took ~0.7 s of CPU (most of it response types we never built) and its request path ~1.3 ms of client CPU
-per request. The retry policy is the one of the SDK it replaces (openai 3.57, `_base_client.py`):
+took ~0.7 s of CPU (most of it response types we never built) and its request path ~2 ms of client CPU per
+request with 64 in flight. aiohttp is the default because it is the cheapest client per request by far
+(benchmarks/llm_client_overhead.py): httpx's connection pool (httpcore 1.x) rescans every pooled connection,
+probing its socket, for each request, which costs ~10 ms of CPU per request with 64 connections.
+
+The retry policy is the one of the SDK it replaces (openai 3.57, `_base_client.py`):
 
 - what is retried: a connection failure (refused, reset, DNS, dropped) or an attempt timeout, and an answer
   with status 408, 409, 429 or >= 500; a server's `x-should-retry: true`/`false` header overrides the status
@@ -108,10 +112,10 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def open_transport(kind: Literal["httpx", "aiohttp"], api_key: str) -> Transport:
+def open_transport(kind: Literal["aiohttp", "httpx"], api_key: str) -> Transport:
     """A transport with its own connection pool; it must be used and closed on the loop that opened it."""
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", "Accept": "application/json"}
-    return HttpxTransport(headers) if kind == "httpx" else AiohttpTransport(headers)
+    return AiohttpTransport(headers) if kind == "aiohttp" else HttpxTransport(headers)
 
 
 class HttpxTransport:
@@ -156,8 +160,9 @@ class AiohttpTransport:
     async def send(self, method: Literal["GET", "POST"], url: str, body: bytes | None, timeouts: Timeouts) -> Answer:
         aiohttp = self._aiohttp
         if self._session is None:
+            # trust_env: proxy settings from the environment apply, as they do for httpx (and did for the SDK).
             self._session = aiohttp.ClientSession(
-                headers=self._headers, connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS)
+                headers=self._headers, connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS), trust_env=True
             )
         timeout = self._timeouts.get(timeouts)
         if timeout is None:

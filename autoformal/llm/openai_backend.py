@@ -1,4 +1,4 @@
-"""`OpenAICompatibleBackend`: chat completions over HTTP (httpx, or aiohttp), without the `openai` SDK.
+"""`OpenAICompatibleBackend`: chat completions over HTTP (aiohttp, or httpx), without the `openai` SDK.
 
 Works with `vllm serve` (the primary target), Mistral's API and OpenAI. All `n` samples of a request go in one
 HTTP request so vLLM prefills the prompt once; requests run concurrently up to `max_concurrency`; 408/409/429/5xx
@@ -9,7 +9,6 @@ SDK this replaced: `autoformal.llm.http_transport`).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import operator
 import threading
@@ -21,7 +20,6 @@ from typing import Any, Literal
 from autoformal.llm.base import BackgroundLoop, gather_or_cancel, refuse_inside_event_loop
 from autoformal.llm.config import OpenAIBackendConfig
 from autoformal.llm.errors import (
-    BackendUnavailableError,
     ContextLengthExceededError,
     GenerationTimeoutError,
     LLMRequestError,
@@ -158,13 +156,8 @@ class OpenAICompatibleBackend:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            kind = self.config.http_client
-            if kind == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
-                raise BackendUnavailableError(
-                    "OpenAI-compatible (aiohttp transport)", "pip install aiohttp", "aiohttp is not installed"
-                )
             state = _LoopState(
-                transport=open_transport(kind, self._api_key or _NO_API_KEY),
+                transport=open_transport(self.config.http_client, self._api_key or _NO_API_KEY),
                 semaphore=asyncio.Semaphore(self.config.max_concurrency),
             )
             self._states[loop] = state
@@ -248,10 +241,12 @@ class OpenAICompatibleBackend:
         a decoding traceback."""
         try:
             answer = await asyncio.wait_for(
-                self._send_with_retries(state, model, method, path, body, timeouts, max_retries), deadline_s
+                self._send_with_retries(state, method, path, body, timeouts, max_retries), deadline_s
             )
         except asyncio.TimeoutError as error:
             raise GenerationTimeoutError(self.base_url, deadline_s, None) from error
+        if not 200 <= answer.status < 300:
+            raise await self._translate_status_error(model, answer.status, answer.error_message())
         try:
             return answer.payload()
         except json.JSONDecodeError as error:
@@ -263,35 +258,37 @@ class OpenAICompatibleBackend:
     async def _send_with_retries(
         self,
         state: _LoopState,
-        model: str,
         method: Literal["GET", "POST"],
         path: str,
         body: bytes | None,
         timeouts: Timeouts,
         max_retries: int,
     ) -> Answer:
+        """The first success, or the last answer or failure once retrying stops (see `http_transport`)."""
         url = f"{self.base_url}{path}"
-        for retries_taken in range(max_retries + 1):
-            last_attempt = retries_taken == max_retries
+        retries_taken = 0
+        while True:
+            last_attempt = retries_taken >= max_retries
             try:
                 answer = await state.transport.send(method, url, body, timeouts)
             except (AttemptTimeout, ConnectionFailed) as error:
-                if not last_attempt:
-                    await asyncio.sleep(retry_delay_s(retries_taken, None))
-                    continue
-                refusal = _connection_failure(error)
-                if refusal is not None:
-                    raise ServerUnreachableError(self.base_url, f"{type(refusal).__name__}: {refusal}") from error
-                if isinstance(error, AttemptTimeout):
-                    raise GenerationTimeoutError(self.base_url, timeouts.read_s, max_retries + 1) from error
-                raise ServerUnreachableError(self.base_url, str(error)) from error
-            if 200 <= answer.status < 300:
-                return answer
-            if not last_attempt and should_retry(answer):
-                await asyncio.sleep(retry_delay_s(retries_taken, answer.headers))
-                continue
-            raise await self._translate_status_error(model, answer.status, answer.error_message())
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                if last_attempt:
+                    raise self._failure(error, timeouts, max_retries) from error
+                delay_s = retry_delay_s(retries_taken, None)
+            else:
+                if 200 <= answer.status < 300 or last_attempt or not should_retry(answer):
+                    return answer
+                delay_s = retry_delay_s(retries_taken, answer.headers)
+            await asyncio.sleep(delay_s)
+            retries_taken += 1
+
+    def _failure(self, error: AttemptTimeout | ConnectionFailed, timeouts: Timeouts, max_retries: int) -> Exception:
+        refusal = _connection_failure(error)
+        if refusal is not None:
+            return ServerUnreachableError(self.base_url, f"{type(refusal).__name__}: {refusal}")
+        if isinstance(error, AttemptTimeout):
+            return GenerationTimeoutError(self.base_url, timeouts.read_s, max_retries + 1)
+        return ServerUnreachableError(self.base_url, str(error))
 
     async def _translate_status_error(self, model: str, status: int, message: str) -> Exception:
         lowered = message.lower()
