@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from autoformal.llm.errors import GenerationTimeoutError, LLMError, ServerUnreachableError
+
 if TYPE_CHECKING:
     import aiohttp
     import httpx
@@ -89,16 +91,16 @@ class Answer:
         return f"{message} - {detail}" if isinstance(detail, str) and detail else message
 
 
-class AttemptTimeout(Exception):
+class _AttemptTimeout(Exception):
     """An attempt got no (complete) answer within its `Timeouts`; the transport's error is the cause."""
 
 
-class ConnectionFailed(Exception):
+class _ConnectionFailed(Exception):
     """An attempt failed below HTTP (refused, reset, DNS, dropped); the transport's error is the cause."""
 
 
 class Transport(Protocol):
-    """Sends one request and reads the whole answer; raises `AttemptTimeout` or `ConnectionFailed`."""
+    """Sends one request and reads the whole answer; raises `_AttemptTimeout` or `_ConnectionFailed`."""
 
     async def send(
         self, method: Literal["GET", "POST"], url: str, body: bytes | None, timeouts: Timeouts
@@ -138,9 +140,9 @@ class HttpxTransport:
         try:
             response = await self._client.request(method, url, content=body, timeout=timeout)
         except httpx.TimeoutException as error:
-            raise AttemptTimeout(f"{type(error).__name__}: {error}") from error
+            raise _AttemptTimeout(f"{type(error).__name__}: {error}") from error
         except httpx.RequestError as error:
-            raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
+            raise _ConnectionFailed(f"{type(error).__name__}: {error}") from error
         return Answer(response.status_code, response.headers, response.content)
 
     async def aclose(self) -> None:
@@ -173,14 +175,66 @@ class AiohttpTransport:
             async with self._session.request(method, url, data=body, timeout=timeout) as response:
                 return Answer(response.status, response.headers, await response.read())
         except asyncio.TimeoutError as error:  # aiohttp's connect and read timeouts subclass it
-            raise AttemptTimeout(f"{type(error).__name__}: {error}") from error
+            raise _AttemptTimeout(f"{type(error).__name__}: {error}") from error
         except aiohttp.ClientError as error:
-            raise ConnectionFailed(f"{type(error).__name__}: {error}") from error
+            raise _ConnectionFailed(f"{type(error).__name__}: {error}") from error
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def send_with_retries(
+    transport: Transport,
+    method: Literal["GET", "POST"],
+    url: str,
+    body: bytes | None,
+    timeouts: Timeouts,
+    max_retries: int,
+    *,
+    base_url: str,
+) -> Answer:
+    """The first 2xx answer, or the last answer once retrying stops (an error status the caller translates).
+    A failure below HTTP on the last attempt is a `ServerUnreachableError` or `GenerationTimeoutError`."""
+    retries_taken = 0
+    while True:
+        last_attempt = retries_taken >= max_retries
+        try:
+            answer = await transport.send(method, url, body, timeouts)
+        except (_AttemptTimeout, _ConnectionFailed) as error:
+            if last_attempt:
+                raise _failure(error, base_url, timeouts, max_retries) from error
+            delay_s = retry_delay_s(retries_taken, None)
+        else:
+            if 200 <= answer.status < 300 or last_attempt or not should_retry(answer):
+                return answer
+            delay_s = retry_delay_s(retries_taken, answer.headers)
+        await asyncio.sleep(delay_s)
+        retries_taken += 1
+
+
+def _failure(
+    error: _AttemptTimeout | _ConnectionFailed, base_url: str, timeouts: Timeouts, max_retries: int
+) -> LLMError:
+    refusal = _connection_failure(error)
+    if refusal is not None:
+        return ServerUnreachableError(base_url, f"{type(refusal).__name__}: {refusal}")
+    if isinstance(error, _AttemptTimeout):
+        return GenerationTimeoutError(base_url, timeouts.read_s, max_retries + 1)
+    return ServerUnreachableError(base_url, str(error))
+
+
+def _connection_failure(error: BaseException) -> BaseException | None:
+    """The OS-level connection failure behind a transport error, if any (refused, reset, DNS). It is looked for
+    before the timeout case, so a timeout whose cause chain holds one says "is the server running?" rather
+    than "raise the timeout"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def retry_after_s(headers: Mapping[str, str] | None) -> float | None:

@@ -13,7 +13,7 @@ import json
 import operator
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,17 +26,7 @@ from autoformal.llm.errors import (
     ModelNotFoundError,
     ServerUnreachableError,
 )
-from autoformal.llm.http_transport import (
-    Answer,
-    AttemptTimeout,
-    ConnectionFailed,
-    Timeouts,
-    Transport,
-    encode_json,
-    open_transport,
-    retry_delay_s,
-    should_retry,
-)
+from autoformal.llm.http_transport import Timeouts, Transport, encode_json, open_transport, send_with_retries
 from autoformal.llm.models import Completion, GenerationRequest, GenerationResult, normalize_finish_reason
 from autoformal.llm.reasoning import split_reasoning
 
@@ -51,6 +41,17 @@ class _LoopState:
 
     transport: Transport
     semaphore: asyncio.Semaphore
+    #: Closes `transport` when finalised: by `aclose`, or by the loop itself when it shuts down its async
+    #: generators (`asyncio.run` does, also when Ctrl-C interrupts it), so a loop that ends without our
+    #: `aclose` still closes its connections instead of leaving aiohttp to warn about an unclosed session.
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_end(transport: Transport) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await transport.aclose()
 
 
 class OpenAICompatibleBackend:
@@ -109,7 +110,7 @@ class OpenAICompatibleBackend:
         self._portal_loop().run(self._awarm_up())
 
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        state = self._state()
+        state = await self._state()
         # Resolving an unset model is a blocking GET /models; keep it off the event loop.
         model: str = (
             self._model if self._model is not None else await asyncio.to_thread(operator.attrgetter("model_name"), self)
@@ -123,7 +124,7 @@ class OpenAICompatibleBackend:
     async def aclose(self) -> None:
         state = self._states.pop(asyncio.get_running_loop(), None)
         if state is not None:
-            await state.transport.aclose()
+            await state.closer.aclose()
 
     def close(self) -> None:
         with self._lock:
@@ -152,14 +153,14 @@ class OpenAICompatibleBackend:
                 self._portal = BackgroundLoop(name="autoformal-openai-backend")
             return self._portal
 
-    def _state(self) -> _LoopState:
+    async def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            state = _LoopState(
-                transport=open_transport(self.config.http_client, self._api_key or _NO_API_KEY),
-                semaphore=asyncio.Semaphore(self.config.max_concurrency),
-            )
+            transport = open_transport(self.config.http_client, self._api_key or _NO_API_KEY)
+            closer = _close_at_end(transport)
+            await anext(closer)  # first iteration: the loop now tracks the generator
+            state = _LoopState(transport, asyncio.Semaphore(self.config.max_concurrency), closer)
             self._states[loop] = state
         return state
 
@@ -196,7 +197,7 @@ class OpenAICompatibleBackend:
         # backoff (seconds) holds up a batch that the cache may answer without any server.
         probe_s = self.config.probe_timeout_s
         answer = await self._exchange(
-            self._state(),
+            await self._state(),
             self._model or "",
             "GET",
             "/models",
@@ -239,10 +240,11 @@ class OpenAICompatibleBackend:
         """The decoded answer to one request, retries included, within `deadline_s`, with failures translated
         into our errors. A 200 answer that is not JSON (a proxy's HTML error page) is an `LLMRequestError`, not
         a decoding traceback."""
+        attempts = send_with_retries(
+            state.transport, method, f"{self.base_url}{path}", body, timeouts, max_retries, base_url=self.base_url
+        )
         try:
-            answer = await asyncio.wait_for(
-                self._send_with_retries(state, method, path, body, timeouts, max_retries), deadline_s
-            )
+            answer = await asyncio.wait_for(attempts, deadline_s)
         except asyncio.TimeoutError as error:
             raise GenerationTimeoutError(self.base_url, deadline_s, None) from error
         if not 200 <= answer.status < 300:
@@ -254,41 +256,6 @@ class OpenAICompatibleBackend:
 
             detail = f"{describe_json_error(error)}: {_excerpt(error.doc)}"
             raise LLMRequestError(200, f"the answer is not JSON ({detail})") from error
-
-    async def _send_with_retries(
-        self,
-        state: _LoopState,
-        method: Literal["GET", "POST"],
-        path: str,
-        body: bytes | None,
-        timeouts: Timeouts,
-        max_retries: int,
-    ) -> Answer:
-        """The first success, or the last answer or failure once retrying stops (see `http_transport`)."""
-        url = f"{self.base_url}{path}"
-        retries_taken = 0
-        while True:
-            last_attempt = retries_taken >= max_retries
-            try:
-                answer = await state.transport.send(method, url, body, timeouts)
-            except (AttemptTimeout, ConnectionFailed) as error:
-                if last_attempt:
-                    raise self._failure(error, timeouts, max_retries) from error
-                delay_s = retry_delay_s(retries_taken, None)
-            else:
-                if 200 <= answer.status < 300 or last_attempt or not should_retry(answer):
-                    return answer
-                delay_s = retry_delay_s(retries_taken, answer.headers)
-            await asyncio.sleep(delay_s)
-            retries_taken += 1
-
-    def _failure(self, error: AttemptTimeout | ConnectionFailed, timeouts: Timeouts, max_retries: int) -> Exception:
-        refusal = _connection_failure(error)
-        if refusal is not None:
-            return ServerUnreachableError(self.base_url, f"{type(refusal).__name__}: {refusal}")
-        if isinstance(error, AttemptTimeout):
-            return GenerationTimeoutError(self.base_url, timeouts.read_s, max_retries + 1)
-        return ServerUnreachableError(self.base_url, str(error))
 
     async def _translate_status_error(self, model: str, status: int, message: str) -> Exception:
         lowered = message.lower()
@@ -312,21 +279,6 @@ def _excerpt(text: str) -> str:
     """The start of a server's answer, on one line, for an error message."""
     flat = " ".join(text.split())
     return flat[:200] + ("…" if len(flat) > 200 else "") if flat else "(empty body)"
-
-
-def _connection_failure(error: BaseException) -> BaseException | None:
-    """The OS-level connection failure behind a transport error, if any (refused, reset, DNS).
-
-    A refused connection can surface as a connect *timeout* (aiohttp's connector retries addresses within
-    its timeout); the cause chain tells the two apart, so users get "is the server running?" rather than
-    "raise the timeout".
-    """
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _parse_completion(response: object, n: int, model: str) -> GenerationResult:
