@@ -20,6 +20,11 @@ The retry policy is the one of the SDK it replaces (openai 3.57, `_base_client.p
 Timeouts per attempt follow httpx's model: `connect_s` to open a connection, `read_s` for each read, write
 and wait for a pooled connection (a server that sends its answer at once, as vLLM does without streaming,
 thus gets `read_s` for the whole answer). The deadline over all attempts is the caller's (`asyncio.wait_for`).
+
+Requests carry `Authorization: Bearer <key>`, `Content-Type` and `Accept: application/json`, and none of the
+SDK's own headers (`X-Stainless-*`, `Idempotency-Key`, its User-Agent), which OpenAI-compatible servers do
+not need. aiohttp itself sends an idempotent request (the `GET /models` probe) once more when the connection
+drops before an answer, as RFC 9112 allows.
 """
 
 from __future__ import annotations
