@@ -277,3 +277,18 @@ def test_a_200_that_is_not_a_completion_is_a_request_error(mode: str, http_clien
         with pytest.raises(LLMRequestError, match="not JSON" if mode == "garbage" else "did not answer a model list"):
             backend.warm_up()
         backend.close()
+
+
+def test_proxy_settings_from_the_environment_apply(
+    server: OpenAIStubServer, http_client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stub stands in for the proxy: it receives the absolute URL of a host that does not resolve.
+    for variable in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url.removesuffix("/v1"))
+    monkeypatch.setenv("http_proxy", server.base_url.removesuffix("/v1"))
+    backend = _backend("http://llm.invalid/v1", http_client, max_retries=0)
+    with pytest.raises(LLMRequestError, match="HTTP 404"):
+        backend.generate([_request()])
+    backend.close()
+    assert [r.path for r in server.requests] == ["http://llm.invalid/v1/chat/completions"]

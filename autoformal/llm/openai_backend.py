@@ -157,7 +157,7 @@ class OpenAICompatibleBackend:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            transport = open_transport(self.config.http_client, self._api_key or _NO_API_KEY)
+            transport = open_transport(self.config.http_client, self._api_key or _NO_API_KEY, self.base_url)
             closer = _close_at_end(transport)
             await anext(closer)  # first iteration: the loop now tracks the generator
             state = _LoopState(transport, asyncio.Semaphore(self.config.max_concurrency), closer)
