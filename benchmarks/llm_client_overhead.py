@@ -1,9 +1,11 @@
 """Client overhead of `OpenAICompatibleBackend` against a loopback server with a fixed latency.
 
 1. `--requests` chat requests (default 1000) with `--latency-s` (50 ms) server latency at `--concurrency`
-   (64): wall time / ideal, where ideal = requests * latency / concurrency. Measured for each SDK transport
-   (httpx, aiohttp when installed) and, as a floor, for bare aiohttp without the openai SDK; then once more
-   at `--realistic-latency-s` (0.5 s, still far below a real prover's seconds) with the default transport.
+   (64): wall time / ideal, where ideal = requests * latency / concurrency. Measured for each of the backend's
+   transports (`http_client`: aiohttp, the default, and httpx) and, as a floor, for bare aiohttp sending the
+   same requests with no backend around it; then once more at `--realistic-latency-s` (0.5 s, still far below
+   a real prover's seconds) with the default transport. To compare two versions of the backend, run this script
+   of each checkout in turn with that checkout first on PYTHONPATH.
    The server runs in a subprocess (`python -m autoformal.testing.openai_server`), off this process's GIL.
 2. n = 8 samples for each of `--prompts` prompts: one request with n=8 vs 8 requests with n=1 (in-process
    server, whose request log gives the number of HTTP requests actually received).
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import statistics
@@ -31,6 +32,7 @@ from autoformal.llm import ChatMessage, GenerationRequest, OpenAIBackendConfig, 
 from autoformal.testing.openai_server import OpenAIStubServer
 
 MODEL = "stub-model"
+DEFAULT_HTTP_CLIENT: str = OpenAIBackendConfig.model_fields["http_client"].default
 
 
 def _requests(count: int, n: int = 1) -> list[GenerationRequest]:
@@ -105,7 +107,7 @@ async def _time_bare_aiohttp(base_url: str, requests: list[GenerationRequest], c
 def _overhead(args: argparse.Namespace) -> dict[str, object]:
     ideal = args.requests * args.latency_s / args.concurrency
     requests = _requests(args.requests)
-    transports = ["httpx"] + (["aiohttp"] if importlib.util.find_spec("aiohttp") else [])
+    transports = ["aiohttp", "httpx"]
     figures: dict[str, object] = {"ideal_s": round(ideal, 4)}
     with _subprocess_server(args.latency_s) as base_url:
         for transport in transports:
@@ -117,35 +119,35 @@ def _overhead(args: argparse.Namespace) -> dict[str, object]:
                 1000 * (time.process_time() - cpu_start) / (args.repeats * (args.requests + args.concurrency))
             )
             median = statistics.median(walls)
-            figures[f"sdk_{transport}"] = {
+            figures[f"backend_{transport}"] = {
                 "wall_s_median": round(median, 3),
                 "wall_s_min": round(min(walls), 3),
                 "wall_over_ideal": round(median / ideal, 2),
                 "client_cpu_ms_per_request": round(cpu_per_request_ms, 2),
             }
             print(
-                f"openai SDK ({transport}): wall {median:.3f} s (min {min(walls):.3f}), ideal {ideal:.3f} s, "
+                f"backend ({transport}): wall {median:.3f} s (min {min(walls):.3f}), ideal {ideal:.3f} s, "
                 f"ratio {median / ideal:.2f}, client CPU {cpu_per_request_ms:.2f} ms/request"
             )
-        if "aiohttp" in transports:
-            walls = [asyncio.run(_time_bare_aiohttp(base_url, requests, args.concurrency)) for _ in range(args.repeats)]
-            median = statistics.median(walls)
-            figures["bare_aiohttp_floor"] = {
-                "wall_s_median": round(median, 3),
-                "wall_over_ideal": round(median / ideal, 2),
-            }
-            print(f"bare aiohttp, no SDK (floor): wall {median:.3f} s, ratio {median / ideal:.2f}")
+        walls = [asyncio.run(_time_bare_aiohttp(base_url, requests, args.concurrency)) for _ in range(args.repeats)]
+        median = statistics.median(walls)
+        figures["bare_aiohttp_floor"] = {
+            "wall_s_median": round(median, 3),
+            "wall_over_ideal": round(median / ideal, 2),
+        }
+        print(f"bare aiohttp, no backend (floor): wall {median:.3f} s, ratio {median / ideal:.2f}")
     realistic_ideal = args.requests * args.realistic_latency_s / args.concurrency
     with _subprocess_server(args.realistic_latency_s) as base_url:
-        wall = asyncio.run(_time_backend(base_url, "httpx", requests, args.concurrency))
-    figures["sdk_httpx_at_realistic_latency"] = {
+        wall = asyncio.run(_time_backend(base_url, DEFAULT_HTTP_CLIENT, requests, args.concurrency))
+    figures["backend_at_realistic_latency"] = {
+        "http_client": DEFAULT_HTTP_CLIENT,
         "latency_s": args.realistic_latency_s,
         "wall_s": round(wall, 3),
         "ideal_s": round(realistic_ideal, 3),
         "wall_over_ideal": round(wall / realistic_ideal, 3),
     }
     print(
-        f"openai SDK (httpx) at {args.realistic_latency_s} s latency: wall {wall:.3f} s, "
+        f"backend ({DEFAULT_HTTP_CLIENT}) at {args.realistic_latency_s} s latency: wall {wall:.3f} s, "
         f"ideal {realistic_ideal:.3f} s, ratio {wall / realistic_ideal:.3f}"
     )
     return figures

@@ -6,7 +6,7 @@
 - one-shot `autoformal formalize --no-lean TEXT --json` against an instant local OpenAI-compatible server
   (`autoformal.testing.openai_server`, in this process): wall and CPU time, with a fresh LLM cache each run
   so the server is really asked; and each such command once more, answered by its LLM cache (wall time: the
-  start-up work that must not be moved into a cached run, such as importing the SDK it never uses).
+  start-up work that must not be moved into a cached run, such as importing the HTTP client it never uses).
 
 The caches a user's second run finds (the grammar's parser, the ONNX export, the few-shot examples' vectors)
 are warmed by untimed runs first; `parse_cold_cpu_s` is a parse from an empty cache directory. The figures are
@@ -85,7 +85,7 @@ def main() -> None:
             for n in range(args.repeat):
                 fresh = dict(env, AUTOFORMAL_CACHE_PATH=str(tmp / f"llm-{n}.sqlite"))
                 formalize_runs.append(run(["formalize", "--no-lean", INFORMAL, "--json"], fresh, tmp))
-                # The same command again: the LLM cache answers, and the SDK need not be imported at all.
+                # The same command again: the LLM cache answers, and the HTTP client need not be imported at all.
                 rerun_walls.append(run(["formalize", "--no-lean", INFORMAL, "--json"], fresh, tmp)[1])
         formalize_cpu = min(cpu for cpu, _ in formalize_runs)
         formalize_wall = min(wall for _, wall in formalize_runs)

@@ -1,9 +1,8 @@
-"""OpenAICompatibleBackend against the loopback OpenAIStubServer: real HTTP, real openai SDK, no network."""
+"""OpenAICompatibleBackend against the loopback OpenAIStubServer: real HTTP, no network."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
 
 import pytest
@@ -38,17 +37,9 @@ def server():
         yield stub
 
 
-@pytest.fixture(
-    params=[
-        "httpx",
-        pytest.param(
-            "aiohttp",
-            marks=pytest.mark.skipif(importlib.util.find_spec("aiohttp") is None, reason="aiohttp not installed"),
-        ),
-    ]
-)
+@pytest.fixture(params=["aiohttp", "httpx"])
 def http_client(request: pytest.FixtureRequest) -> str:
-    """Both SDK transports must give the same behaviour and the same errors."""
+    """Both HTTP transports must give the same behaviour and the same errors."""
     return str(request.param)
 
 
@@ -112,7 +103,7 @@ def test_extra_body_fields_are_sent_at_the_top_level(server: OpenAIStubServer) -
     backend.close()
     sent = server.chat_requests[0]
     assert sent["top_k"] == 20
-    assert sent["temperature"] == 0.1, "server-specific options override ours, as the SDK's extra_body does"
+    assert sent["temperature"] == 0.1, "server-specific options override ours, as the openai SDK's extra_body does"
     assert "extra_body" not in sent
 
 

@@ -42,7 +42,7 @@ class SupportsTokenCount(Protocol):
 
 @runtime_checkable
 class SupportsWarmUp(Protocol):
-    """Backends with one-off start-up work they would otherwise do inside the first request (importing an SDK).
+    """Backends with one-off start-up work they would otherwise do inside the first request (importing an HTTP client).
     `Formalizer.warm_up` calls it, so a batch's first requests are not held up by it."""
 
     def warm_up(self) -> None: ...

@@ -67,7 +67,7 @@ class MultiEndpointBackend:
             raise ValueError("MultiEndpointBackend needs at least one endpoint")
         self.config = config
         self.cooldown_s = config.endpoint_cooldown_s
-        # The SDK's own retries would keep a request on a dead server for its whole backoff; one retry there,
+        # The backend's own retries would keep a request on a dead server for its whole backoff; one retry there,
         # then the next server.
         per_endpoint = config.model_copy(update={"max_retries": min(config.max_retries, 1)})
         self.endpoints = [

@@ -1,49 +1,57 @@
-"""`OpenAICompatibleBackend`: chat completions over HTTP with the official `openai` SDK (`AsyncOpenAI`).
+"""`OpenAICompatibleBackend`: chat completions over HTTP (aiohttp, or httpx), without the `openai` SDK.
 
 Works with `vllm serve` (the primary target), Mistral's API and OpenAI. All `n` samples of a request go in one
-HTTP request so vLLM prefills the prompt once; requests run concurrently up to `max_concurrency`; the SDK
-retries 408/409/429/5xx and connection errors with exponential backoff (honouring `Retry-After`).
+HTTP request so vLLM prefills the prompt once; requests run concurrently up to `max_concurrency`; 408/409/429/5xx
+answers and connection errors are retried with exponential backoff, honouring `Retry-After` (the policy of the
+SDK this replaced: `autoformal.llm.http_transport`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import json
 import operator
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal
 
 from autoformal.llm.base import BackgroundLoop, gather_or_cancel, refuse_inside_event_loop
 from autoformal.llm.config import OpenAIBackendConfig
 from autoformal.llm.errors import (
-    BackendUnavailableError,
     ContextLengthExceededError,
     GenerationTimeoutError,
     LLMRequestError,
     ModelNotFoundError,
     ServerUnreachableError,
 )
+from autoformal.llm.http_transport import Timeouts, Transport, encode_json, open_transport, send_with_retries
 from autoformal.llm.models import Completion, GenerationRequest, GenerationResult, normalize_finish_reason
 from autoformal.llm.reasoning import split_reasoning
 
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
-
-#: Sent as the bearer token when no key is configured: the SDK insists on one, local vLLM ignores it.
+#: Sent as the bearer token when no key is configured: hosted APIs insist on one, local vLLM ignores it.
 _NO_API_KEY = "EMPTY"
-_T = TypeVar("_T")
 _CONTEXT_ERROR_MARKERS = ("maximum context length", "context length", "too many tokens", "prompt is too long")
 
 
 @dataclass
 class _LoopState:
-    """Per-event-loop resources: httpx connection pools and asyncio primitives cannot cross loops."""
+    """Per-event-loop resources: connection pools and asyncio primitives cannot cross loops."""
 
-    client: AsyncOpenAI
+    transport: Transport
     semaphore: asyncio.Semaphore
+    #: Closes `transport` when finalised: by `aclose`, or by the loop itself when it shuts down its async
+    #: generators (`asyncio.run` does, also when Ctrl-C interrupts it), so a loop that ends without our
+    #: `aclose` still closes its connections instead of leaving aiohttp to warn about an unclosed session.
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_at_end(transport: Transport) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await transport.aclose()
 
 
 class OpenAICompatibleBackend:
@@ -54,6 +62,7 @@ class OpenAICompatibleBackend:
         self.base_url = self.config.require_base_url()
         self._api_key = self.config.api_key.get_secret_value() if self.config.api_key is not None else None
         self._model = self.config.model
+        self._attempt_timeouts = Timeouts(read_s=self.config.timeout_s, connect_s=self.config.connect_timeout_s)
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._portal: BackgroundLoop | None = None
         self._lock = threading.Lock()
@@ -95,13 +104,13 @@ class OpenAICompatibleBackend:
     # -- generation --------------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Import the SDK and its HTTP transport and connect to the server now (one `GET /models`), rather than
-        inside the first batch: the SDK loads lazily, and its first request takes about 0.6 s longer than the
-        next while every server slot idles. Raises `ServerUnreachableError` when the server is down."""
+        """Import the HTTP client and connect to the server now (one `GET /models`), rather than inside the
+        first batch, whose first requests would otherwise wait for both while every server slot idles. Raises
+        `ServerUnreachableError` when the server is down."""
         self._portal_loop().run(self._awarm_up())
 
     async def agenerate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        state = self._state()
+        state = await self._state()
         # Resolving an unset model is a blocking GET /models; keep it off the event loop.
         model: str = (
             self._model if self._model is not None else await asyncio.to_thread(operator.attrgetter("model_name"), self)
@@ -115,7 +124,7 @@ class OpenAICompatibleBackend:
     async def aclose(self) -> None:
         state = self._states.pop(asyncio.get_running_loop(), None)
         if state is not None:
-            await state.client.close()
+            await state.closer.aclose()
 
     def close(self) -> None:
         with self._lock:
@@ -144,33 +153,16 @@ class OpenAICompatibleBackend:
                 self._portal = BackgroundLoop(name="autoformal-openai-backend")
             return self._portal
 
-    def _state(self) -> _LoopState:
+    async def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            from openai import AsyncOpenAI, Timeout
-
-            client = AsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self._api_key or _NO_API_KEY,
-                timeout=Timeout(self.config.timeout_s, connect=self.config.connect_timeout_s),
-                max_retries=self.config.max_retries,
-                http_client=self._http_client(),
-            )
-            state = _LoopState(client=client, semaphore=asyncio.Semaphore(self.config.max_concurrency))
+            transport = open_transport(self.config.http_client, self._api_key or _NO_API_KEY, self.base_url)
+            closer = _close_at_end(transport)
+            await anext(closer)  # first iteration: the loop now tracks the generator
+            state = _LoopState(transport, asyncio.Semaphore(self.config.max_concurrency), closer)
             self._states[loop] = state
         return state
-
-    def _http_client(self) -> Any:
-        if self.config.http_client == "httpx":
-            return None  # the SDK's default httpx client
-        if importlib.util.find_spec("aiohttp") is None:
-            raise BackendUnavailableError(
-                "OpenAI-compatible (aiohttp transport)", "pip install aiohttp", "aiohttp is not installed"
-            )
-        from openai import DefaultAioHttpClient
-
-        return DefaultAioHttpClient()
 
     def request_body(self, model: str, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body POSTed to `/chat/completions` (public so callers can inspect what is sent)."""
@@ -202,62 +194,73 @@ class OpenAICompatibleBackend:
 
     async def _awarm_up(self) -> None:
         # No retries: warming up is a probe, and a refused connection should say so at once, not after the
-        # SDK's backoff (seconds) holds up a batch that the cache may answer without any server.
-        client = self._state().client.with_options(max_retries=0, timeout=self.config.probe_timeout_s)
-        try:
-            await self._call(self._model or "", client.models.list, timeout_s=self.config.probe_timeout_s)
-        except (AttributeError, TypeError) as error:  # the SDK's page parser, handed a body that is not a list
-            raise LLMRequestError(200, f"GET /models did not answer a model list ({error})") from error
+        # backoff (seconds) holds up a batch that the cache may answer without any server.
+        probe_s = self.config.probe_timeout_s
+        answer = await self._exchange(
+            await self._state(),
+            self._model or "",
+            "GET",
+            "/models",
+            None,
+            timeouts=Timeouts(read_s=probe_s, connect_s=probe_s),
+            max_retries=0,
+            deadline_s=probe_s,
+        )
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list):
+            raise LLMRequestError(200, f"GET /models did not answer a model list: {_excerpt(str(answer))}")
 
     async def _generate_one(self, state: _LoopState, model: str, request: GenerationRequest) -> GenerationResult:
-        body = self.request_body(model, request)
-        # `post` with `cast_to=object` is the SDK's request path (auth, retries, timeouts, error types) without
-        # `chat.completions.create`'s per-request typing work: transforming the params against their TypedDicts
-        # and building `ChatCompletion` models, which halves the client CPU per request (~2.0 → ~1.1 ms). With
-        # 64 requests in flight that CPU is serialised on one event loop, and delays every response behind it.
+        body = encode_json(self.request_body(model, request))
         async with state.semaphore:
-            response = await self._call(
-                model, lambda: state.client.post("/chat/completions", body=body, cast_to=object)
+            response = await self._exchange(
+                state,
+                model,
+                "POST",
+                "/chat/completions",
+                body,
+                timeouts=self._attempt_timeouts,
+                max_retries=self.config.max_retries,
+                deadline_s=self.config.deadline_s,
             )
         return _parse_completion(response, request.n, model)
 
-    async def _call(self, model: str, send: Callable[[], Awaitable[_T]], *, timeout_s: float | None = None) -> _T:
-        """`send()` within `timeout_s` (default: the per-request deadline, retries included), with the SDK's
-        errors translated into ours. A 200 answer that is not JSON (a proxy's HTML error page) is an
-        `LLMRequestError`, not a decoding traceback."""
-        import json
-
-        import openai
-
-        deadline = self.config.deadline_s if timeout_s is None else timeout_s
+    async def _exchange(
+        self,
+        state: _LoopState,
+        model: str,
+        method: Literal["GET", "POST"],
+        path: str,
+        body: bytes | None,
+        *,
+        timeouts: Timeouts,
+        max_retries: int,
+        deadline_s: float,
+    ) -> object:
+        """The decoded answer to one request, retries included, within `deadline_s`, with failures translated
+        into our errors. A 200 answer that is not JSON (a proxy's HTML error page) is an `LLMRequestError`, not
+        a decoding traceback."""
+        attempts = send_with_retries(
+            state.transport, method, f"{self.base_url}{path}", body, timeouts, max_retries, base_url=self.base_url
+        )
         try:
-            return await asyncio.wait_for(send(), deadline)
+            answer = await asyncio.wait_for(attempts, deadline_s)
         except asyncio.TimeoutError as error:
-            raise GenerationTimeoutError(self.base_url, deadline, None) from error
+            raise GenerationTimeoutError(self.base_url, deadline_s, None) from error
+        if not 200 <= answer.status < 300:
+            raise await self._translate_status_error(model, answer.status, answer.error_message())
+        try:
+            return answer.payload()
         except json.JSONDecodeError as error:
             from autoformal.corpus.jsonl import describe_json_error
 
             detail = f"{describe_json_error(error)}: {_excerpt(error.doc)}"
             raise LLMRequestError(200, f"the answer is not JSON ({detail})") from error
-        except openai.APIResponseValidationError as error:
-            raise LLMRequestError(error.status_code, f"the answer is not an API response: {error.message}") from error
-        except openai.APIConnectionError as error:
-            refusal = _connection_failure(error)
-            if refusal is not None:
-                raise ServerUnreachableError(self.base_url, f"{type(refusal).__name__}: {refusal}") from error
-            if isinstance(error, openai.APITimeoutError):
-                raise GenerationTimeoutError(
-                    self.base_url, self.config.timeout_s, self.config.max_retries + 1
-                ) from error
-            raise ServerUnreachableError(self.base_url, f"{type(error).__name__}: {error}") from error
-        except openai.APIStatusError as error:
-            raise await self._translate_status_error(model, error) from error
 
-    async def _translate_status_error(self, model: str, error: Any) -> Exception:
-        message = str(error.message)
+    async def _translate_status_error(self, model: str, status: int, message: str) -> Exception:
         lowered = message.lower()
         if (
-            error.status_code in (400, 404)
+            status in (400, 404)
             and "model" in lowered
             and ("does not exist" in lowered or "not found" in lowered or "unknown" in lowered)
         ):
@@ -267,29 +270,15 @@ class OpenAICompatibleBackend:
                 served = []
             if model not in served:
                 return ModelNotFoundError(model, served, self.base_url)
-        if error.status_code in (400, 413) and any(marker in lowered for marker in _CONTEXT_ERROR_MARKERS):
+        if status in (400, 413) and any(marker in lowered for marker in _CONTEXT_ERROR_MARKERS):
             return ContextLengthExceededError(message)
-        return LLMRequestError(error.status_code, message)
+        return LLMRequestError(status, message)
 
 
 def _excerpt(text: str) -> str:
     """The start of a server's answer, on one line, for an error message."""
     flat = " ".join(text.split())
     return flat[:200] + ("…" if len(flat) > 200 else "") if flat else "(empty body)"
-
-
-def _connection_failure(error: BaseException) -> BaseException | None:
-    """The OS-level connection failure behind an SDK error, if any (refused, reset, DNS).
-
-    The aiohttp transport reports a refused connection as a connect *timeout*; the cause chain tells the
-    two apart, so users get "is the server running?" rather than "raise the timeout".
-    """
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _parse_completion(response: object, n: int, model: str) -> GenerationResult:

@@ -1,4 +1,4 @@
-"""`OpenAIStubServer`: a real HTTP server on loopback that speaks enough of the OpenAI API for the SDK.
+"""`OpenAIStubServer`: a real HTTP server on loopback that speaks enough of the OpenAI API for OpenAI clients.
 
 It serves `GET /v1/models` and `POST /v1/chat/completions` (n choices, usage, per-token logprobs, stop
 sequences, `max_tokens` truncation with `finish_reason="length"`, vLLM-style `reasoning_content`, vLLM-style
@@ -158,7 +158,7 @@ class RecordedRequest:
 
 
 def _error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
-    # vLLM's OpenAI server error shape; the SDK reads `error.message`.
+    # vLLM's OpenAI server error shape; clients read `error.message`.
     error_type = _reason(status).replace(" ", "") + "Error"
     return {"error": {"message": message, "type": error_type, "param": param, "code": status}}
 
