@@ -155,24 +155,37 @@ async def model_function(
     retrieved = await asyncio.to_thread(search, function.docstring) if search is not None else []
     messages = translation_messages(function, function_source(function), signature, retrieved)
     (result,) = await backend.agenerate([_request(config, messages, config.samples)])
+    seen: list[CandidateDef] = []
     candidates: list[tuple[int, CandidateDef]] = []
     for sample, completion in enumerate(result.completions):
-        extracted = extract_def(completion.text, signature.name)
-        if isinstance(extracted, str):
-            model.refused.append(f"sample {sample}: {extracted}")
-        elif all(extracted.defs != c.defs for _, c in candidates):
-            candidates.append((sample, extracted))
+        admitted = _admit(completion.text, signature.name, seen)
+        if isinstance(admitted, CandidateDef):
+            candidates.append((sample, admitted))
+        elif admitted is not None:
+            model.refused.append(f"sample {sample}: {admitted}")
     if differential is not None and candidates:
         examples += await _differential_examples(function, signature, model, differential)
     kernel = _Kernel(function, signature, semantic, header, examples, differential)
     verdicts = await kernel.check(candidates)
     if config.repair_rounds:
-        repair = _Repair(model, kernel, backend, config, messages, seen=[c for _, c in candidates])
+        repair = _Repair(model, kernel, backend, config, messages, seen)
         verdicts += await repair.run(verdicts, next_sample=len(result.completions))
     _decide(model, verdicts)
     if differential is not None:
         model.counterexample = await _first_counterexample(model, kernel)
     return model
+
+
+def _admit(answer: str, name: str, seen: list[CandidateDef]) -> CandidateDef | str | None:
+    """The gated def in a model answer, added to `seen`; why the gate or extraction refused it; or None when it
+    repeats a def in `seen` (Lean's verdict would be the same)."""
+    extracted = extract_def(answer, name)
+    if isinstance(extracted, str):
+        return extracted
+    if any(extracted.defs == c.defs for c in seen):
+        return None
+    seen.append(extracted)
+    return extracted
 
 
 def _request(config: TranslationConfig, messages: list[ChatMessage], n: int) -> GenerationRequest:
@@ -305,29 +318,27 @@ class _Repair:
             except AutoformalError as exc:  # the first samples' verdicts stand; say why nothing was repaired
                 self.model.repair_error = f"repair round {number}: the LLM request failed ({type(exc).__name__}: {exc})"
                 break
-            planned: list[tuple[DefRepair, tuple[int, CandidateDef] | None]] = []
-            for verdict, cause, result in zip(sent, causes, results, strict=True):
-                repair = DefRepair(round=number, parent=verdict.sample, cause=cause, outcome="no answer")
-                answer = result.completions[0].text if result.completions else ""
-                extracted = extract_def(answer, self.kernel.signature.name)
-                if isinstance(extracted, str):
-                    repair.outcome = f"refused: {extracted}"
-                    planned.append((repair, None))
-                elif any(extracted.defs == c.defs for c in self.seen):
-                    repair.outcome = "repeats a def already checked"
-                    planned.append((repair, None))
+            answers = [result.completions[0].text if result.completions else "" for result in results]
+            admitted = [_admit(answer, self.kernel.signature.name, self.seen) for answer in answers]
+            fresh: list[tuple[int, CandidateDef]] = []
+            for candidate in admitted:
+                if isinstance(candidate, CandidateDef):
+                    fresh.append((next_sample, candidate))
+                    next_sample += 1
+            checked = await self.kernel.check(fresh)
+            corrections = iter(checked)  # one verdict per fresh def, in order
+            for parent, cause, candidate in zip(sent, causes, admitted, strict=True):
+                if isinstance(candidate, CandidateDef):
+                    corrected = next(corrections)
+                    corrected.round, corrected.parent = number, parent.sample
+                    sample: int | None = corrected.sample
+                    outcome = "acceptable" if corrected.acceptable else "rejected"
                 else:
-                    self.seen.append(extracted)
-                    repair.sample, next_sample = next_sample, next_sample + 1
-                    planned.append((repair, (repair.sample, extracted)))
-            checked = await self.kernel.check([c for _, c in planned if c is not None])
-            by_sample = {v.sample: v for v in checked}
-            for repair, _ in planned:
-                corrected = by_sample.get(repair.sample) if repair.sample is not None else None
-                if corrected is not None:
-                    corrected.round, corrected.parent = number, repair.parent
-                    repair.outcome = "acceptable" if corrected.acceptable else "rejected"
-                self.model.repairs.append(repair)
+                    sample = None
+                    outcome = f"refused: {candidate}" if candidate is not None else "repeats a def already checked"
+                self.model.repairs.append(
+                    DefRepair(round=number, parent=parent.sample, cause=cause, sample=sample, outcome=outcome)
+                )
             new += checked
             previous = checked
         return new
