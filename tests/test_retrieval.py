@@ -80,6 +80,21 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "st"
 
 
+class EncodeSpy:
+    """`embedder`, recording every text it is asked to encode (what a rebuild embeds again)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.seen: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.embedder, name)
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.seen.extend(texts)
+        return self.embedder.encode(texts)
+
+
 def _names(hits: Sequence[Hit[Declaration]]) -> list[str]:
     return [hit.item.name for hit in hits]
 
@@ -224,18 +239,9 @@ def test_incremental_rebuild_embeds_only_changed_declarations(
     changed = [d.model_copy(update={"docstring": "Edited docstring."}) for d in declarations[:2]]
     added = Declaration(name="Nat.factorial_pos", kind="theorem", signature="(n : ℕ) : 0 < n !")
     updated = [*changed, *declarations[2:-1], added]  # last one removed
-    seen: list[str] = []
-
-    class Spy:
-        def __getattr__(self, name: str) -> object:
-            return getattr(embedder, name)
-
-        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-            seen.extend(texts)
-            return embedder.encode(texts)
-
-    rebuilt = DeclarationIndex.build(updated, Spy(), previous=previous)  # type: ignore[arg-type]
-    assert sorted(seen) == sorted(declaration_text(d) for d in [*changed, added])
+    spy = EncodeSpy(embedder)
+    rebuilt = DeclarationIndex.build(updated, spy, previous=previous)  # type: ignore[arg-type]
+    assert sorted(spy.seen) == sorted(declaration_text(d) for d in [*changed, added])
     assert (rebuilt.manifest.embedded, rebuilt.manifest.reused) == (3, len(updated) - 3)
     unchanged = {d.name for d in declarations[2:-1]}
     old_rows = {d.name: previous.vectors[i] for i, d in enumerate(previous.declarations)}
@@ -258,18 +264,9 @@ def test_truncated_faiss_index_rebuild_reuses_the_intact_vectors(
     with pytest.raises(AutoformalError):  # the index as a whole is refused
         DeclarationIndex.load(damaged)
     previous = DeclarationIndex.load(damaged, vectors_only=True)
-    seen: list[str] = []
-
-    class Spy:
-        def __getattr__(self, name: str) -> object:
-            return getattr(embedder, name)
-
-        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-            seen.extend(texts)
-            return embedder.encode(texts)
-
-    rebuilt = DeclarationIndex.build(declarations, Spy(), previous=previous)  # type: ignore[arg-type]
-    assert seen == [] and rebuilt.manifest.reused == len(declarations)
+    spy = EncodeSpy(embedder)
+    rebuilt = DeclarationIndex.build(declarations, spy, previous=previous)  # type: ignore[arg-type]
+    assert spy.seen == [] and rebuilt.manifest.reused == len(declarations)
     rebuilt.save(damaged)
     assert len(DeclarationIndex.load(damaged)) == len(declarations)  # whole again
 
